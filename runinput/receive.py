@@ -138,7 +138,7 @@ class InputFeed:
             child.buffer = deque(
                 item for item in partition.buffer if item.key.startswith(child.prefix)
             )
-            child.drained = partition.drained and not child.buffer
+            child.drained = partition.drained
         index = self._partitions.index(partition)
         self._partitions[index : index + 1] = children
         logger.debug(
