@@ -11,7 +11,12 @@ from typing import Any
 from uuid import UUID
 
 from .client import Client, FlowRunId
-from .errors import InvalidSchemaError, ResumeRejectedError
+from .errors import (
+    ConnectionFailedError,
+    InvalidSchemaError,
+    ResumeRejectedError,
+    RunInputError,
+)
 from .models import FlowRun, Keyset, OrchestrationResult
 
 logger = logging.getLogger(__name__)
@@ -164,16 +169,78 @@ def resume(
 ) -> OrchestrationResult:
     """Resume a paused flow run, with `run_input` as its answer.
 
+    The run is read first, and nothing is sent if it is no longer paused.
     Returns the server's verdict when it accepts; raises `ResumeRejectedError`
     with the verdict's status and reason otherwise. The server decides by the
     body's `status`, not the HTTP code: `REJECT` leaves the run paused (or,
     with a `FAILED` state, means the pause expired), `ABORT` means the run is
-    not paused.
+    not paused. If the connection breaks after the answer was sent, the run's
+    state tells whether it was applied; the answer is never sent twice.
     """
-    result = client.resume_flow_run(flow_run_id, run_input)
+    before = client.read_flow_run(flow_run_id)
+    state = before.state
+    if state is None or not state.is_paused:
+        raise ResumeRejectedError(
+            f"flow run {flow_run_id} is no longer paused (it is "
+            f"{state.type if state else 'without a state'}), so nothing was sent",
+            status="ABORT",
+            reason="not paused",
+        )
+    keyset = state.state_details.run_input_keyset
+    try:
+        result = client.resume_flow_run(flow_run_id, run_input)
+    except ConnectionFailedError as exc:
+        result = _verdict_after_lost_answer(client, flow_run_id, keyset, exc)
     if result.accepted:
         return result
     raise rejection_error(flow_run_id, result)
+
+
+def _verdict_after_lost_answer(
+    client: Client,
+    flow_run_id: FlowRunId,
+    keyset: Keyset | None,
+    lost: ConnectionFailedError,
+) -> OrchestrationResult:
+    """Decide from the run's state whether a resume whose answer was lost applied.
+
+    The resume is never sent again: a second resume of a run that did resume
+    would be refused, and one of a run that did not could apply an answer
+    twice if the first was only delayed.
+    """
+    try:
+        flow_run = client.read_flow_run(flow_run_id)
+        response = (
+            client.read_flow_run_input(flow_run_id, keyset["response"])
+            if keyset
+            else None
+        )
+    except RunInputError:
+        raise ConnectionFailedError(
+            f"the connection broke while resuming flow run {flow_run_id}, and "
+            "reading the run back failed too, so it is unknown whether the "
+            "answer was applied; check with `runinput show` before answering "
+            "again",
+            api_url=lost.api_url,
+        ) from lost
+    state = flow_run.state
+    still_paused = state is not None and state.is_paused
+    applied = response is not None if keyset else not still_paused
+    if applied:
+        logger.warning(
+            "the connection broke while resuming flow run %s, but the run shows "
+            "the answer was applied",
+            flow_run_id,
+        )
+        return OrchestrationResult(state=state, status="ACCEPT")
+    if still_paused:
+        raise ConnectionFailedError(
+            f"the connection broke while resuming flow run {flow_run_id}; the run "
+            "is still paused and stored no answer, so nothing was applied and it "
+            "is safe to answer again",
+            api_url=lost.api_url,
+        ) from lost
+    return OrchestrationResult(state=state, status="ABORT")
 
 
 def rejection_error(
