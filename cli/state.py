@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from . import console
+from .errors import EXIT_FAILED
+
 if TYPE_CHECKING:
     from runinput import Client, Settings
 
@@ -19,9 +22,16 @@ class AppState:
     verbose: bool = False
 
     def settings(self) -> Settings:
+        """Resolve the settings; exit with status 1 if a profile or variable is bad."""
         from runinput import Settings
 
-        return Settings.resolve(api_url=self.api_url)
+        try:
+            return Settings.resolve(api_url=self.api_url)
+        except ValueError as exc:
+            console.print_error(
+                str(exc), "fix the profiles file or the variable that it names"
+            )
+            raise typer.Exit(EXIT_FAILED) from None
 
     def client(self) -> Client:
         from runinput import Client

@@ -111,7 +111,8 @@ class BaseClient:
 
     @property
     def api_url(self) -> str:
-        return self.settings.api_url
+        """The API URL for messages, with any password in it replaced by `***`."""
+        return self.settings.redact(self.settings.api_url)
 
     def _default_headers(self) -> dict[str, str]:
         headers = {"User-Agent": "runinput", "Accept": "application/json"}
@@ -335,12 +336,18 @@ class BaseClient:
     def _status_error(self, call: Call[Any], response: httpx.Response) -> ServerError:
         status = response.status_code
         detail = self.settings.redact(_detail(response))
-        where = self.settings.api_url
+        where = self.settings.redact(self.settings.api_url)
         if status in (401, 403):
+            kind = self.settings.credentials_kind
+            sent = (
+                "No credentials were sent"
+                if kind == "none"
+                else f"It did not accept the {kind} that was sent"
+            )
             return UnauthorizedError(
-                f"the Prefect API at {where} rejected the request for {call.subject} "
-                f"(HTTP {status}: {detail}); check PREFECT_API_KEY or "
-                "PREFECT_API_AUTH_STRING",
+                f"unauthorized: the Prefect API at {where} answered HTTP {status} "
+                f"({detail}) to the request for {call.subject}. {sent}: check "
+                "PREFECT_API_AUTH_STRING (user:password) or PREFECT_API_KEY",
                 response=response,
             )
         if status == 404:
@@ -356,7 +363,7 @@ class BaseClient:
     def _connection_error(
         self, call: Call[Any], exc: httpx.TransportError
     ) -> ConnectionFailedError:
-        url = self.settings.api_url
+        url = self.settings.redact(self.settings.api_url)
         if isinstance(exc, httpx.TimeoutException):
             reason = f"timed out after {self.settings.timeout:g} s"
         else:
@@ -641,8 +648,12 @@ def _detail(response: httpx.Response) -> str:
         body = response.json()
     except (ValueError, json.JSONDecodeError):
         return response.text[:300] or response.reason_phrase
-    if isinstance(body, dict) and "detail" in body:
-        return str(body["detail"])[:300]
+    if isinstance(body, dict):
+        # FastAPI errors carry `detail`; Prefect's auth and internal errors
+        # carry `exception_message`.
+        for name in ("detail", "exception_message"):
+            if name in body:
+                return str(body[name])[:300]
     return str(body)[:300]
 
 

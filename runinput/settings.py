@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -93,6 +94,11 @@ class Settings:
         values = [self.api_key or "", self.auth_string or ""]
         if self.auth_string and ":" in self.auth_string:
             values.append(self.auth_string.partition(":")[2])
+        # A password written into the URL (`https://user:password@host/api`)
+        # appears in messages that name the URL, percent-encoded or not.
+        url_password = urlsplit(self.api_url).password
+        if url_password:
+            values.extend([url_password, unquote(url_password)])
         return tuple(value for value in values if value)
 
     def redact(self, text: str) -> str:
@@ -108,6 +114,12 @@ def prefect_home(environ: Mapping[str, str]) -> Path:
     return Path(home).expanduser() if home else Path.home() / ".prefect"
 
 
+def profiles_path(environ: Mapping[str, str]) -> Path:
+    """The profiles file: `$PREFECT_PROFILES_PATH`, else `profiles.toml` in the home."""
+    path_text = environ.get("PREFECT_PROFILES_PATH")
+    return Path(path_text) if path_text else prefect_home(environ) / "profiles.toml"
+
+
 def load_active_profile(
     environ: Mapping[str, str],
 ) -> tuple[str | None, dict[str, Any]]:
@@ -117,8 +129,7 @@ def load_active_profile(
     `active` key does. A missing file gives no settings. A file that is not
     valid TOML raises `ValueError` naming the file.
     """
-    path_text = environ.get("PREFECT_PROFILES_PATH")
-    path = Path(path_text) if path_text else prefect_home(environ) / "profiles.toml"
+    path = profiles_path(environ)
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
