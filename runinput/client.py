@@ -16,6 +16,8 @@ import email.utils
 import json
 import logging
 import random
+import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterable, Mapping
@@ -122,6 +124,11 @@ class BaseClient:
         elif self.settings.api_key:
             headers["Authorization"] = f"Bearer {self.settings.api_key}"
         return headers
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        if not self.settings.verify_tls:
+            return False
+        return _ssl_context(self.settings.ssl_cert_file)
 
     def _timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
@@ -385,7 +392,9 @@ class Client(BaseClient):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(settings)
-        self._http = httpx.Client(transport=transport, timeout=self._timeout())
+        self._http = httpx.Client(
+            transport=transport, timeout=self._timeout(), verify=self._verify()
+        )
 
     def __enter__(self) -> Client:
         return self
@@ -497,7 +506,9 @@ class AsyncClient(BaseClient):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(settings)
-        self._http = httpx.AsyncClient(transport=transport, timeout=self._timeout())
+        self._http = httpx.AsyncClient(
+            transport=transport, timeout=self._timeout(), verify=self._verify()
+        )
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -598,6 +609,24 @@ class AsyncClient(BaseClient):
             except StopIteration as stop:
                 result: T = stop.value
                 return result
+
+
+_ssl_contexts: dict[str | None, ssl.SSLContext] = {}
+_ssl_lock = threading.Lock()
+
+
+def _ssl_context(cert_file: str | None) -> ssl.SSLContext:
+    """A TLS context shared by every client with the same certificate file.
+
+    Building one loads the certificate bundle, which takes 0.1 to 0.3 s, so a
+    new client per call (as the async API makes) must not build its own.
+    """
+    with _ssl_lock:
+        context = _ssl_contexts.get(cert_file)
+        if context is None:
+            context = httpx.create_ssl_context(verify=cert_file or True)
+            _ssl_contexts[cert_file] = context
+        return context
 
 
 def _asks_for_csrf_token(response: httpx.Response) -> bool:

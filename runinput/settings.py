@@ -22,6 +22,8 @@ _API_URL = "PREFECT_API_URL"
 _API_KEY = "PREFECT_API_KEY"
 _AUTH_STRING = "PREFECT_API_AUTH_STRING"
 _TIMEOUT = "PREFECT_API_REQUEST_TIMEOUT"
+_INSECURE = "PREFECT_API_TLS_INSECURE_SKIP_VERIFY"
+_CERT_FILE = "PREFECT_API_SSL_CERT_FILE"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     auth_string: str | None = field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
+    verify_tls: bool = True
+    ssl_cert_file: str | None = None
     profile: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -70,11 +74,14 @@ class Settings:
 
         url = pick(_API_URL, api_url, DEFAULT_API_URL)
         timeout = pick(_TIMEOUT, None, str(DEFAULT_TIMEOUT))
+        insecure = pick(_INSECURE, None, None)
         return cls(
             api_url=(url or DEFAULT_API_URL).rstrip("/"),
             api_key=pick(_API_KEY, api_key, None),
             auth_string=pick(_AUTH_STRING, auth_string, None),
             timeout=_parse_timeout(timeout),
+            verify_tls=(insecure or "").strip().lower() not in ("1", "true", "yes"),
+            ssl_cert_file=pick(_CERT_FILE, None, None),
             profile=profile_name if profile_label in sources.values() else None,
             sources=sources,
         )
