@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.prefect_server import FlowProcess, RunFlowInSubprocess, WaitForFlowRunState
@@ -264,3 +265,92 @@ def test_watch_table_and_new_after_run_ended(
     assert only_new.returncode == 0, only_new.stderr
     assert only_new.stdout == ""
     assert len(stop_only.stdout.splitlines()) == 1
+
+
+TYPE_NAMES = [
+    "int",
+    "float",
+    "str",
+    "bool",
+    "list",
+    "dict",
+    "datetime",
+    "date",
+    "uuid",
+    "list[int]",
+    "dict[str, list[float]]",
+]
+
+
+@pytest.mark.parametrize("type_name", TYPE_NAMES)
+def test_type_key_prefix_matches_prefect(type_name: str) -> None:
+    from prefect.input.run_input import run_input_subclass_from_type
+
+    from runinput_cli.input_types import build_encoder, parse_type_name
+
+    prefect_class = run_input_subclass_from_type(parse_type_name(type_name))
+    encoder = build_encoder(type_name, None, None)
+    sample = {
+        "int": 1,
+        "float": 1.5,
+        "str": "a",
+        "bool": True,
+        "list": [1],
+        "dict": {"a": 1},
+        "datetime": "2026-01-05T09:30:00Z",
+        "date": "2026-01-05",
+        "uuid": "6f1f0c9e-0000-4000-8000-000000000001",
+        "list[int]": [1],
+        "dict[str, list[float]]": {"a": [1.0]},
+    }[type_name]
+
+    assert encoder.encode(sample).key_prefix == f"{prefect_class.__name__.lower()}-auto"
+
+
+@pytest.fixture
+def mailbox(prefect_api: httpx.Client) -> str:
+    """A flow run that exists only to hold inputs."""
+    flow = prefect_api.post("/flows/", json={"name": "send-mailbox"})
+    flow.raise_for_status()
+    flow_run = prefect_api.post(
+        "/flow_runs/",
+        json={"flow_id": flow.json()["id"], "state": {"type": "RUNNING"}},
+    )
+    flow_run.raise_for_status()
+    return str(flow_run.json()["id"])
+
+
+def test_send_model_form_on_terminal(mailbox: str, prefect_api: httpx.Client) -> None:
+    import pexpect
+
+    child = pexpect.spawn(
+        RUNINPUT,
+        ["send", mailbox, "--model", "send_models:NumberData"],
+        cwd=str(FLOWS),
+        env={**os.environ, "COLUMNS": "120"},
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 120),
+    )
+    try:
+        child.expect("number")
+        child.sendline("forty")
+        child.expect("number")
+        child.sendline("42")
+        child.expect("label")
+        child.sendline("")
+        child.expect("Send this input")
+        child.sendline("yes")
+        child.expect(r"numberdata-auto-[0-9a-f-]{36}")
+        key = child.after
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+
+    stored = prefect_api.post(
+        f"/flow_runs/{mailbox}/input/filter",
+        json={"prefix": "numberdata-auto", "limit": 10, "exclude_keys": []},
+    ).json()
+    assert child.exitstatus == 0
+    assert [s["key"] for s in stored] == [key]
+    assert json.loads(stored[0]["value"]) == {"number": 42, "label": "none"}
