@@ -3,7 +3,7 @@ HTTP clients for the Prefect endpoints that the input protocol uses.
 
 `Client` and `AsyncClient` are thin mirrors with the same methods in the same
 order. Everything without I/O lives in `BaseClient`: building each call,
-parsing answers into models and turning statuses into exceptions. The retry
+parsing responses into models and turning statuses into exceptions. The retry
 and CSRF exchange is written once, as a generator that yields requests to send
 and delays to wait, and each twin drives it with its own I/O.
 """
@@ -58,7 +58,7 @@ _Exchange = Generator[_Step, httpx.Response | None, T]
 
 @dataclass(frozen=True)
 class Call(Generic[T]):
-    """One endpoint call: the request to make and how to read its answer."""
+    """One endpoint call: the request to make and how to parse its response."""
 
     method: str
     path: str
@@ -104,7 +104,7 @@ _parse_result = _parse_one(OrchestrationResult)
 
 
 class BaseClient:
-    """Settings, call building and answer handling shared by both clients."""
+    """Settings, call building and response handling shared by both clients."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.resolve()
@@ -281,7 +281,7 @@ class BaseClient:
             retry_delay = _retry_delay(response, attempt)
             if retry_delay is not None and _may_retry(attempt, started, retry_delay):
                 logger.debug(
-                    "server answered %s to %s %s; retrying in %.1f s",
+                    "server returned %s for %s %s; retrying in %.1f s",
                     response.status_code,
                     call.method,
                     call.path,
@@ -331,7 +331,7 @@ class BaseClient:
                 return call.parse(response)
             except (ValueError, pydantic.ValidationError) as exc:
                 raise ProtocolError(
-                    f"unexpected answer from the server for {call.subject}: {exc}"
+                    f"unexpected response from the server for {call.subject}: {exc}"
                 ) from exc
         if status == 404 and call.missing is not None:
             return call.missing()
@@ -352,7 +352,7 @@ class BaseClient:
                 else f"It did not accept the {kind} that was sent"
             )
             return UnauthorizedError(
-                f"unauthorized: the Prefect API at {where} answered HTTP {status} "
+                f"unauthorized: the Prefect API at {where} returned HTTP {status} "
                 f"({detail}) to the request for {call.subject}. {sent}: check "
                 "PREFECT_API_AUTH_STRING (user:password) or PREFECT_API_KEY",
                 response=response,
@@ -362,7 +362,7 @@ class BaseClient:
         if status == 409:
             return ConflictError(f"{call.subject} already exists", response=response)
         return ServerError(
-            f"the Prefect API at {where} answered HTTP {status} for "
+            f"the Prefect API at {where} returned HTTP {status} for "
             f"{call.subject}: {detail}",
             response=response,
         )

@@ -3,7 +3,7 @@ The exceptions that runinput raises.
 
     RunInputError
     ├── ConnectionFailedError      the server could not be reached or timed out
-    ├── ServerError                the server answered with an unexpected status
+    ├── ServerError                the server responded with an unexpected status
     │   ├── UnauthorizedError      401 or 403: missing or wrong credentials
     │   ├── NotFoundError          404: no such flow run or key
     │   └── ConflictError          409: the key already exists
@@ -33,7 +33,7 @@ class ConnectionFailedError(RunInputError):
 
 
 class ServerError(RunInputError):
-    """The server answered with a status that the request did not expect."""
+    """The server responded with a status that the request did not expect."""
 
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         super().__init__(message)
@@ -65,7 +65,7 @@ class InvalidSchemaError(ProtocolError):
 
 
 class ResumeRejectedError(RunInputError):
-    """The server did not accept a resume: the verdict says why."""
+    """The server did not accept a resume; `status` and `reason` give its verdict."""
 
     def __init__(self, message: str, *, status: str, reason: str | None) -> None:
         super().__init__(message)

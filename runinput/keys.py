@@ -45,10 +45,10 @@ def keyset_from_paused_state(state: State) -> Keyset:
 
 
 def default_key_prefix(class_name: str) -> str:
-    """The key prefix of messages of a class: `NumberData` → `numberdata-auto`."""
+    """Return the key prefix of a class's messages: `NumberData` → `numberdata-auto`."""
     return f"{class_name.lower()}-auto"
 
 
 def new_key(key_prefix: str) -> str:
-    """A fresh message key under `key_prefix`."""
+    """Make a new message key under `key_prefix`."""
     return f"{key_prefix}-{uuid.uuid4()}"

@@ -3,7 +3,7 @@ Input handlers: read a flow run's inputs under a key prefix, oldest first.
 
 The filter endpoint has no cursor. The only way to skip inputs already read
 is to list their keys in `exclude_keys`, which the server turns into a SQL
-`NOT IN`. runinput asks for `BATCH_SIZE` inputs per request instead of one,
+`NOT IN`. runinput requests `BATCH_SIZE` inputs per request instead of one,
 so N inputs cost about N / BATCH_SIZE requests. Because databases cap the
 parameters of one query (32,766 on SQLite, 32,767 on PostgreSQL with
 asyncpg), a prefix whose exclude list passes `SPLIT_THRESHOLD` keys is split
@@ -69,8 +69,8 @@ class FetchRequest:
 class InputFeed:
     """The inputs under a key prefix in creation order, fetched in batches.
 
-    It does no I/O: `fetch_requests()` says what to ask the server for and
-    `accept()` takes the answers, so the sync and async handlers share it.
+    It does no I/O: `fetch_requests()` lists the requests to send and
+    `accept()` takes the responses, so the sync and async handlers share it.
     """
 
     def __init__(self, key_prefix: str, exclude_keys: Iterable[str] = ()) -> None:
@@ -90,7 +90,7 @@ class InputFeed:
         ]
 
     def accept(self, request: FetchRequest, inputs: list[FlowRunInput]) -> None:
-        """Take the answer to `request`."""
+        """Store the inputs that the server returned for `request`."""
         partition = next(p for p in self._partitions if p.prefix == request.key_prefix)
         partition.drained = len(inputs) < request.limit
         for flow_run_input in inputs:
