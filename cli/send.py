@@ -216,7 +216,7 @@ def check_key_prefix(key_prefix: str, flow_run: FlowRun) -> None:
     lowered = key_prefix.lower()
     state = flow_run.state
     keyset = state.state_details.run_input_keyset if state is not None else None
-    if state is not None and state.is_paused and keyset:
+    if state is not None and state.is_paused and keyset and "response" in keyset:
         base = keyset["response"].removesuffix("-response").lower()
         if lowered == base or lowered.startswith(f"{base}-"):
             raise InvalidAnswerError(

@@ -24,6 +24,18 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 200
 """The server's default cap on one page of flow runs."""
 
+MAX_SCHEMA_CHARACTERS = 262_144
+"""Longer stored schemas are reported as invalid instead of being used.
+
+NOTE: an estimate of what stays usable. pydantic's schema of a model with a
+hundred documented fields is about 30,000 characters; checking and showing
+one of 700,000 characters took over 20 s on a 2-core machine.
+"""
+
+MAX_SCHEMA_DEPTH = 64
+"""Schemas nested deeper are reported as invalid: checking one of about 200
+levels exhausts Python's default recursion limit."""
+
 
 @dataclass(frozen=True)
 class Pause:
@@ -153,6 +165,7 @@ def read_pause_of(
     keyset = state.state_details.run_input_keyset
     schema = description = None
     if keyset:
+        _check_keyset(flow_run.id, keyset)
         schema = _read_schema(client, flow_run.id, keyset["schema"])
         description = _read_description(client, flow_run.id, keyset["description"])
     return Pause(flow_run, flow_name, keyset, schema, description)
@@ -212,7 +225,7 @@ def _verdict_after_lost_answer(
         flow_run = client.read_flow_run(flow_run_id)
         response = (
             client.read_flow_run_input(flow_run_id, keyset["response"])
-            if keyset
+            if keyset and "response" in keyset
             else None
         )
     except RunInputError:
@@ -262,23 +275,64 @@ def rejection_error(
     return ResumeRejectedError(message, status=result.status, reason=reason)
 
 
+def _check_keyset(flow_run_id: UUID, keyset: Keyset) -> None:
+    missing = [
+        part for part in ("schema", "description", "response") if part not in keyset
+    ]
+    if missing:
+        raise InvalidSchemaError(
+            f"the input keyset in the state of flow run {flow_run_id} has no "
+            f"{' or '.join(repr(part) for part in missing)} key, so its schema "
+            f"cannot be found: {keyset}"
+        )
+
+
 def _read_schema(client: Client, flow_run_id: UUID, key: str) -> dict[str, Any] | None:
     text = client.read_flow_run_input(flow_run_id, key)
     if text is None:
         return None
+    where = f"the schema stored under {key!r} on flow run {flow_run_id}"
+    if len(text) > MAX_SCHEMA_CHARACTERS:
+        raise InvalidSchemaError(
+            f"{where} is {len(text)} characters long, more than the "
+            f"{MAX_SCHEMA_CHARACTERS} that runinput reads"
+        )
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidSchemaError(
-            f"the schema stored under {key!r} on flow run {flow_run_id} is not "
-            f"valid JSON: {exc.msg} at character {exc.pos}"
+            f"{where} is not valid JSON: {exc.msg} at character {exc.pos}"
         ) from exc
+    except RecursionError:
+        too_deep = True
+    else:
+        too_deep = _nesting_depth(schema) > MAX_SCHEMA_DEPTH
+    if too_deep:
+        raise InvalidSchemaError(
+            f"{where} is nested more than {MAX_SCHEMA_DEPTH} levels deep"
+        )
     if not isinstance(schema, dict):
         raise InvalidSchemaError(
-            f"the schema stored under {key!r} on flow run {flow_run_id} is a "
-            f"{type(schema).__name__}, not a JSON object"
+            f"{where} is a {type(schema).__name__}, not a JSON object"
         )
     return schema
+
+
+def _nesting_depth(value: Any) -> int:
+    """Count the levels of objects and lists in a decoded JSON value."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _read_description(client: Client, flow_run_id: UUID, key: str) -> str | None:

@@ -356,8 +356,11 @@ def validate(
         InvalidSchemaError: the schema is not valid, or a reference in it is
             unresolvable or circular.
     """
-    document = _checked_document(json.dumps(schema))
-    check_references(document)
+    try:
+        document = _checked_document(json.dumps(schema))
+        check_references(document)
+    except RecursionError as exc:
+        raise InvalidSchemaError("the schema is nested too deeply to check") from exc
 
     format_checker = _FORMAT_CHECKER if check_formats else None
     validator = Draft202012Validator(
