@@ -200,13 +200,33 @@ def resume(
             reason="not paused",
         )
     keyset = state.state_details.run_input_keyset
-    try:
-        result = client.resume_flow_run(flow_run_id, run_input)
-    except ConnectionFailedError as exc:
-        result = _verdict_after_lost_answer(client, flow_run_id, keyset, exc)
+    result = send_resume(client, flow_run_id, run_input, keyset)
     if result.accepted:
         return result
     raise rejection_error(flow_run_id, result)
+
+
+def send_resume(
+    client: Client,
+    flow_run_id: FlowRunId,
+    run_input: dict[str, Any] | None,
+    keyset: Keyset | None,
+) -> OrchestrationResult:
+    """Send one resume and return the verdict, even when its answer is lost.
+
+    If the connection breaks after the request was sent, the run's state and
+    its `keyset` response key tell whether the resume was applied. The
+    request is never sent again.
+
+    Raises:
+        ConnectionFailedError: the run is still paused with no answer, so it
+            is safe to answer again; or reading it back failed too, so the
+            outcome is unknown. The message says which.
+    """
+    try:
+        return client.resume_flow_run(flow_run_id, run_input)
+    except ConnectionFailedError as exc:
+        return _verdict_after_lost_answer(client, flow_run_id, keyset, exc)
 
 
 def _verdict_after_lost_answer(
