@@ -32,8 +32,6 @@ def run_app(app: typer.Typer) -> int:
     the library's errors, which name what failed, without a traceback unless
     `--verbose` is given.
     """
-    from runinput import RunInputError
-
     verbose = "--verbose" in sys.argv[1:] or "-v" in sys.argv[1:]
     try:
         app()
@@ -42,7 +40,13 @@ def run_app(app: typer.Typer) -> int:
     except InvalidAnswerError as exc:
         console.print_error(str(exc), exc.hint)
         return EXIT_INVALID
-    except RunInputError as exc:
+    except Exception as exc:
+        # Imported only on failure, because importing the library (httpx,
+        # pydantic) takes longer than the rest of `runinput --help`.
+        from runinput import RunInputError
+
+        if not isinstance(exc, RunInputError):
+            raise
         if verbose:
             console.stderr.print_exception()
         console.print_error(str(exc))
