@@ -60,6 +60,12 @@ FOLLOW_POLL_SECONDS = 0.5
 
 _REJECTED_FIELD = re.compile(r"Validation failed for field '([^']+)'")
 
+# Prefect 3.9 starts the reason with these when the answer itself is at fault
+# (it failed validation, or a placeholder in it did not expand). Other
+# rejections, such as a suspended run without a deployment, cannot be fixed
+# by answering again.
+_ANSWER_FAULT_PREFIXES = ("Reason: ", "Error hydrating run input:")
+
 
 @dataclass
 class ResumeOptions:
@@ -396,7 +402,10 @@ class _Session:
 
         self.last_reason = result.details.reason
         console.print_error(str(error))
+        answer_at_fault = (self.last_reason or "").startswith(_ANSWER_FAULT_PREFIXES)
         if not (self.options.interactive and self.pause.awaits_input):
+            return EXIT_FAILED
+        if not answer_at_fault:
             return EXIT_FAILED
         console.stderr.print(
             "The run is still paused; correct the answer and send it again.",

@@ -127,6 +127,26 @@ def test_verdict_reject_shows_reason(capsys: pytest.CaptureFixture[str]) -> None
     assert reason in stderr
 
 
+def test_verdict_reject_not_fixable_by_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reason = "Cannot reschedule a suspended flow run without a deployment."
+    api = VerdictApi(
+        {"status": "REJECT", "state": {"type": "PAUSED"}, "details": {"reason": reason}}
+    )
+
+    def no_prompt(prompt: str, hidden: bool) -> str:
+        raise AssertionError(f"asked {prompt!r} although no answer can help")
+
+    code, stderr = resume_with(
+        api, capsys, interactive=True, yes=True, read_text=no_prompt
+    )
+
+    assert code == 1
+    assert reason in stderr
+    assert len(api.resumes) == 1
+
+
 def test_verdict_reject_failed_means_expired(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
