@@ -41,7 +41,10 @@ logger = logging.getLogger(__name__)
 R = TypeVar("R", bound="RunInput")
 T = TypeVar("T")
 
-BATCH_SIZE = 500
+# Each request costs the server a scan and sort of the run's inputs under the
+# prefix plus a check against every excluded key, so fewer, larger batches
+# are cheaper: reading 5,000 inputs took 2 requests at 5,000 against 11 at 500.
+BATCH_SIZE = 5_000
 SPLIT_THRESHOLD = 5_000
 _KEY_ALPHABET = "0123456789abcdef-"
 

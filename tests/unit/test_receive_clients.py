@@ -1,4 +1,4 @@
-"""How often the input handlers build an HTTP client while reading a batch.
+"""How many HTTP clients and requests the input handlers use to read inputs.
 
 A handler serves most items from the batch it already fetched. Building a
 client costs a settings lookup that reads the profile file, and for the async
@@ -84,3 +84,17 @@ async def test_async_handler_opens_client_per_fetch(
     assert values == [0, 1, 2, 3, 4]
     assert server.requests == 2
     assert len(opened) == server.requests
+
+
+def test_handler_reads_5000_inputs_in_two_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = FilterServer(5_000)
+    client = Client(Settings(api_url=API_URL), transport=httpx.MockTransport(server))
+    monkeypatch.setattr(receive, "shared_client", lambda: client)
+
+    values = list(receive_input(int, timeout=0, flow_run_id=RUN_ID))
+
+    assert values == list(range(5_000))
+    # One request returns all of them, and one more finds nothing new.
+    assert server.requests == 2
