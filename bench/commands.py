@@ -1,0 +1,280 @@
+"""Command line sections: command start, watch latency and bulk send."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from common import Bench, BenchError
+from report import Results, Row, median, percentile, seconds
+
+START = "Command start"
+WATCH = "Watch latency"
+BULK = "Bulk send"
+
+BIN_DIR = Path(sys.executable).parent
+RUNINPUT = str(BIN_DIR / "runinput")
+PREFECT = str(BIN_DIR / "prefect")
+
+
+def command_available(bench: Bench, name: str) -> bool:
+    """Return whether `runinput NAME --help` works in this checkout."""
+    result = subprocess.run(
+        [RUNINPUT, name, "--help"],
+        env=bench.child_env(),
+        capture_output=True,
+        timeout=60,
+    )
+    return result.returncode == 0
+
+
+def time_command(bench: Bench, command: list[str], repeat: int) -> float:
+    """Return the median wall time of `command` over `repeat` runs, after one more."""
+    times = []
+    for attempt in range(repeat + 1):
+        started = time.perf_counter()
+        result = subprocess.run(
+            command, env=bench.child_env(), capture_output=True, text=True, timeout=120
+        )
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise BenchError(
+                f"{' '.join(command)} exited with code {result.returncode}:\n"
+                f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+            )
+        if attempt > 0:
+            times.append(elapsed)
+    return median(times)
+
+
+def command_start(bench: Bench, results: Results) -> None:
+    """Time `--help` and the listing of paused flow runs with both commands."""
+    repeat = bench.config.command_repeat
+    for _ in range(3):
+        bench.api.create_paused_flow_run("paused")
+    pairs = [
+        ("--help", [RUNINPUT, "--help"], [PREFECT, "--help"], 0.25, "<"),
+        (
+            "paused runs: `runinput ls` / `prefect flow-run ls --state PAUSED`",
+            [RUNINPUT, "ls"],
+            [PREFECT, "flow-run", "ls", "--state", "PAUSED"],
+            0.3,
+            "<=",
+        ),
+    ]
+    for measure, ours_command, theirs_command, bound, relation in pairs:
+        if ours_command[1:] == ["ls"] and not command_available(bench, "ls"):
+            results.add(Row(START, measure, "not available", "", target="", met=None))
+            continue
+        ours = time_command(bench, ours_command, repeat)
+        theirs = time_command(bench, theirs_command, repeat)
+        ratio = ours / theirs
+        met = ratio < bound if relation == "<" else ratio <= bound
+        results.add(
+            Row(
+                START,
+                f"{measure} (median of {repeat})",
+                seconds(ours),
+                seconds(theirs),
+                ratio,
+                f"ratio {relation} {bound:g}",
+                met,
+            )
+        )
+        print(f"  {measure}: {ours:.3f} s against {theirs:.3f} s", flush=True)
+
+
+class LineReader(threading.Thread):
+    """Reads a process's stdout and records when each line containing a key arrived."""
+
+    def __init__(self, process: subprocess.Popen[str], stderr_path: Path) -> None:
+        super().__init__(daemon=True)
+        self.process = process
+        self.stderr_path = stderr_path
+        self.seen: dict[str, float] = {}
+        self.condition = threading.Condition()
+
+    def run(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            arrived = time.perf_counter()
+            with self.condition:
+                for key in self.keys_in(line):
+                    self.seen.setdefault(key, arrived)
+                self.condition.notify_all()
+
+    @staticmethod
+    def keys_in(line: str) -> list[str]:
+        return [word.strip('",') for word in line.split() if "bench-watch-" in word]
+
+    def wait_for(self, key: str, timeout: float) -> float:
+        deadline = time.perf_counter() + timeout
+        with self.condition:
+            while key not in self.seen:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0 or self.process.poll() is not None:
+                    raise BenchError(
+                        f"runinput watch did not print {key!r} (exit code "
+                        f"{self.process.poll()}, seen {list(self.seen)}); its stderr:\n"
+                        f"{self.stderr_path.read_text()[-2000:]}"
+                    )
+                self.condition.wait(remaining)
+            return self.seen[key]
+
+
+def watch_latency(bench: Bench, results: Results) -> None:
+    """Time from storing an input to `runinput watch` printing its line."""
+    config = bench.config
+    measure = f"median, --interval {config.watch_interval:g} s"
+    if not command_available(bench, "watch"):
+        results.add(Row(WATCH, measure, "not available", "n/a"))
+        return
+
+    from runinput import Client, Settings
+
+    flow_run_id = bench.api.create_flow_run("watch")
+    samples = config.watch_samples
+    command = [RUNINPUT, "watch", str(flow_run_id), "--output", "json"]
+    command += ["--interval", str(config.watch_interval)]
+    command += ["--timeout", str(60 + samples * (config.watch_interval + 5))]
+    stderr_path = bench.work_dir / "watch-stderr.log"
+    with stderr_path.open("w") as stderr_file:
+        process = subprocess.Popen(
+            command,
+            env=bench.child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
+        )
+    reader = LineReader(process, stderr_path)
+    reader.start()
+    latencies = []
+    try:
+        with Client(Settings.resolve(api_url=bench.api_url)) as client:
+            for index in range(samples + 1):
+                # A random pause spreads the stores over the poll cycle.
+                time.sleep(random.uniform(0, config.watch_interval))
+                key = f"bench-watch-{uuid.uuid4()}"
+                stored = time.perf_counter()
+                client.create_flow_run_input(flow_run_id, key, str(index))
+                printed = reader.wait_for(key, timeout=60)
+                # The first one only shows that the watch is polling.
+                if index > 0:
+                    latencies.append(printed - stored)
+    finally:
+        process.terminate()
+        process.wait(15)
+
+    ours = median(latencies)
+    bound = config.watch_interval + 0.1
+    results.add(
+        Row(
+            WATCH,
+            f"{measure}, {samples} inputs",
+            seconds(ours),
+            "n/a (the prefect CLI has no watch)",
+            target=f"< {seconds(bound)}",
+            met=ours < bound,
+        )
+    )
+    results.add(
+        Row(
+            WATCH,
+            "95th percentile",
+            seconds(percentile(latencies, 0.95)),
+            "n/a",
+        )
+    )
+    print(f"  watch: median {ours:.3f} s over {samples} inputs", flush=True)
+
+
+def bulk_send(bench: Bench, results: Results) -> None:
+    """Send inputs with `runinput send --data @FILE.jsonl` and with send_input loops."""
+    config = bench.config
+    count = config.bulk_count
+    repeat = 3 if count >= 1_000 else 1
+    measure = f"{count:,} inputs, inputs per second (median of {repeat})"
+    if not command_available(bench, "send"):
+        results.add(Row(BULK, measure, "not available", "n/a"))
+        return
+
+    data_file = bench.work_dir / "bulk.jsonl"
+    data_file.write_text("".join(f"{index}\n" for index in range(count)))
+    cli_times, prefect_times, loop_times = [], [], []
+    for _ in range(repeat):
+        flow_run_id = bench.api.create_flow_run("bulk-cli")
+        command = [RUNINPUT, "send", str(flow_run_id), "--data", f"@{data_file}"]
+        started = time.perf_counter()
+        result = subprocess.run(
+            command, env=bench.child_env(), capture_output=True, text=True, timeout=900
+        )
+        cli_times.append(time.perf_counter() - started)
+        if result.returncode != 0:
+            raise BenchError(f"runinput send failed:\n{result.stderr[-2000:]}")
+        check_stored(bench, flow_run_id, count)
+        prefect_times.append(send_loop(bench, "prefect", count))
+        loop_times.append(send_loop(bench, "runinput", count))
+
+    cli_rate = count / median(cli_times)
+    prefect_rate = count / median(prefect_times)
+    loop_rate = count / median(loop_times)
+    results.add(
+        Row(
+            BULK,
+            f"`runinput send --data @FILE.jsonl` against a prefect.input "
+            f"send_input loop, {measure}",
+            f"{cli_rate:.0f}/s",
+            f"{prefect_rate:.0f}/s",
+            cli_rate / prefect_rate,
+            "rate >= 3x the loop's",
+            cli_rate >= 3 * prefect_rate,
+        )
+    )
+    results.add(
+        Row(
+            BULK,
+            f"the same command against a runinput send_input loop, {measure}",
+            f"{cli_rate:.0f}/s",
+            f"{loop_rate:.0f}/s",
+            cli_rate / loop_rate,
+            "rate >= 3x the loop's",
+            cli_rate >= 3 * loop_rate,
+        )
+    )
+    print(
+        f"  bulk: command {cli_rate:.0f}/s, prefect loop {prefect_rate:.0f}/s, "
+        f"runinput loop {loop_rate:.0f}/s",
+        flush=True,
+    )
+
+
+def send_loop(bench: Bench, library: str, count: int) -> float:
+    flow_run_id = bench.api.create_flow_run(f"bulk-{library}")
+    args = ["send-loop", "--library", library, "--flow-run", str(flow_run_id)]
+    args += ["--count", str(count)]
+    if library == "prefect":
+        args.append("--in-flow")
+    outcome = bench.run_worker(*args, timeout=1800)
+    check_stored(bench, flow_run_id, count + 1)
+    seconds_taken: float = outcome["seconds"]
+    return seconds_taken
+
+
+def check_stored(bench: Bench, flow_run_id: uuid.UUID, count: int) -> None:
+    """Raise BenchError unless the flow run has exactly `count` int inputs."""
+    from runinput import Client, Settings
+
+    with Client(Settings.resolve(api_url=bench.api_url)) as client:
+        stored = client.filter_flow_run_input(
+            flow_run_id, "intautomaticruninput-auto", limit=count + 10
+        )
+    if len(stored) != count:
+        raise BenchError(
+            f"flow run {flow_run_id} has {len(stored)} inputs, expected {count}"
+        )
