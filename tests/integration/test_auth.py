@@ -30,12 +30,13 @@ PASSWORD = "s3cret"
 AUTH_STRING = f"admin:{PASSWORD}"
 WRONG_PASSWORD = "n0t-the-password"
 WRONG_AUTH_STRING = f"admin:{WRONG_PASSWORD}"
-# Same settings as the harness's own auth test, so the session starts one
-# such server. `PREFECT_SERVER_CSRF_PROTECTION_ENABLED` is an alias that
-# Prefect 3.9 accepts too.
+# `PREFECT_SERVER_CSRF_PROTECTION_ENABLED` is the short alias of
+# `PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED` in Prefect 3.9. The harness's
+# own auth test uses the long name, so this module gets a server of its own
+# and the flow runs it creates stay out of that test's server.
 AUTH_SERVER_ENV = {
     "PREFECT_SERVER_API_AUTH_STRING": AUTH_STRING,
-    "PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": "true",
+    "PREFECT_SERVER_CSRF_PROTECTION_ENABLED": "true",
 }
 
 APPROVAL_SCHEMA = {
