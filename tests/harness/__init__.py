@@ -1,0 +1,1 @@
+"""Helpers behind the integration-test fixtures: processes and PostgreSQL."""
