@@ -214,9 +214,12 @@ def send_resume(
 ) -> OrchestrationResult:
     """Send one resume and return the verdict, even when its answer is lost.
 
-    If the connection breaks after the request was sent, the run's state and
-    its `keyset` response key tell whether the resume was applied. The
-    request is never sent again.
+    If the connection breaks or times out after the request was sent, the
+    request is not sent again: the run's state and its `keyset` response key
+    tell whether the resume was applied. The client does repeat a resume
+    answered with 429, 502 or 503, and when a proxy gave that status after
+    the server had applied the resume, the repeat finds the run no longer
+    paused. A stored response equal to `run_input` then counts as accepted.
 
     Raises:
         ConnectionFailedError: the run is still paused with no answer, so it
@@ -224,9 +227,29 @@ def send_resume(
             outcome is unknown. The message says which.
     """
     try:
-        return client.resume_flow_run(flow_run_id, run_input)
+        result = client.resume_flow_run(flow_run_id, run_input)
     except ConnectionFailedError as exc:
         return _verdict_after_lost_answer(client, flow_run_id, keyset, exc)
+    if result.status == "ABORT" and keyset and "response" in keyset:
+        try:
+            stored = client.read_flow_run_input(flow_run_id, keyset["response"])
+        except RunInputError:
+            return result
+        if stored is not None and _same_json(stored, run_input or {}):
+            logger.warning(
+                "flow run %s is no longer paused because it already took this "
+                "answer, from an earlier attempt whose response was lost",
+                flow_run_id,
+            )
+            return OrchestrationResult(state=result.state, status="ACCEPT")
+    return result
+
+
+def _same_json(text: str, value: Any) -> bool:
+    try:
+        return bool(json.loads(text) == value)
+    except ValueError:
+        return False
 
 
 def _verdict_after_lost_answer(

@@ -80,7 +80,7 @@ class VerdictApi:
             return httpx.Response(200, json={"id": self.flow_id, "name": "billing"})
         if path.endswith("/input/paused-1-schema"):
             return httpx.Response(200, text=json.dumps(SCHEMA))
-        if path.endswith("/input/paused-1-description"):
+        if path.endswith(("/input/paused-1-description", "/input/paused-1-response")):
             return httpx.Response(404, json={"detail": "not found"})
         if path == f"/flow_runs/{self.flow_run_id}/resume":
             self.resumes.append(json.loads(request.content))

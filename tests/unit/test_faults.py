@@ -461,3 +461,60 @@ def test_validate_long_reference_chain_invalid() -> None:
         validate({"x": "a"}, schema)
 
     assert "too deeply" in str(caught.value)
+
+
+def test_resume_applied_behind_proxy_502_accepted(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    sleeps: list[float],
+) -> None:
+    # The proxy answers 502 after the server took the resume, so the client's
+    # repeat meets a run that is no longer paused.
+    caplog.set_level(logging.WARNING, logger="runinput")
+    api = PausedRunApi()
+
+    def proxy(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/resume"):
+            return api.handle(request)
+        api.resumes.append(json.loads(request.content))
+        if len(api.resumes) == 1:
+            api._apply(api.resumes[0])
+            return httpx.Response(502, text="Bad Gateway")
+        return httpx.Response(200, json={"status": "ABORT", "state": None})
+
+    transport = httpx.MockTransport(proxy)
+    with Client(Settings(api_url=API_URL), transport=transport) as client:
+        loaded = load_pause(client, client.read_flow_run(api.flow_run_id))
+        code = run_resume(client, loaded, ResumeOptions(data='{"n": 2}'))
+
+    stderr = capsys.readouterr().err
+    warnings = [record.getMessage() for record in caplog.records]
+    assert code == 0
+    assert len(api.resumes) == 2
+    assert len(sleeps) == 1
+    assert api.response == '{"n": 2}'
+    assert any("already took this answer" in warning for warning in warnings)
+    assert "Resumed flow run quiet-heron" in stderr
+
+
+def test_resume_taken_by_other_answer_not_accepted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    api = PausedRunApi()
+
+    def other_answer_first(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/resume"):
+            return api.handle(request)
+        api.resumes.append(json.loads(request.content))
+        api.state_type = "RUNNING"
+        api.response = '{"n": 8}'
+        return httpx.Response(200, json={"status": "ABORT", "state": None})
+
+    transport = httpx.MockTransport(other_answer_first)
+    with Client(Settings(api_url=API_URL), transport=transport) as client:
+        loaded = load_pause(client, client.read_flow_run(api.flow_run_id))
+        code = run_resume(client, loaded, ResumeOptions(data='{"n": 2}'))
+
+    stderr = capsys.readouterr().err
+    assert code == 1
+    assert "not paused" in stderr
