@@ -193,12 +193,14 @@ def report_table(report: ConnectionReport, settings: Settings) -> Table:
     table.add_column("value")
     table.add_column("source", style="dim")
 
+    # Cells are Text, not markup, because values such as a profile name or
+    # path may contain square brackets.
     table.add_row(
         "API URL",
         Text(report.api_url),
         _source_text(report.api_url_source, "PREFECT_API_URL"),
     )
-    table.add_row("Profile", _profile_text(report), report.profiles_path)
+    table.add_row("Profile", _profile_text(report), Text(report.profiles_path))
     table.add_row(
         "Credentials",
         _credentials_text(report),
@@ -206,10 +208,10 @@ def report_table(report: ConnectionReport, settings: Settings) -> Table:
     )
     table.add_row(
         "Timeout",
-        f"{report.timeout:g} s",
+        Text(f"{report.timeout:g} s"),
         _source_text(report.timeout_source, "PREFECT_API_REQUEST_TIMEOUT"),
     )
-    table.add_row("Server", _server_text(report.server, settings), "")
+    table.add_row("Server", _server_text(report.server, settings))
     return table
 
 
@@ -238,11 +240,11 @@ def _credential_variable(report: ConnectionReport) -> str:
     return "PREFECT_API_AUTH_STRING"
 
 
-def _source_text(source: str | None, variable: str) -> str:
+def _source_text(source: str | None, variable: str) -> Text:
     if source is None:
-        return ""
+        return Text("")
     label = _SOURCE_LABELS.get(source, source)
-    return label.format(name=variable)
+    return Text(label.replace("{name}", variable))
 
 
 def _server_text(server: ServerStatus, settings: Settings) -> Text:
@@ -266,10 +268,8 @@ def _hint(report: ConnectionReport) -> str | None:
             "PREFECT_API_KEY for Prefect Cloud"
         )
     if status == "unauthorized":
-        return (
-            f"check the {report.credentials} from "
-            f"{_source_text(report.credentials_source, _credential_variable(report))}"
-        )
+        source = _source_text(report.credentials_source, _credential_variable(report))
+        return f"check the {report.credentials} from {source.plain}"
     if status == "error" and not report.api_url.rstrip("/").endswith("/api"):
         return (
             "a Prefect API URL usually ends in /api, such as http://127.0.0.1:4200/api"
