@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from runinput.receive import BATCH_SIZE
 from runinput_cli import watch
 from tests.cli.fake_api import FakeApi, install_fake_api, run_command
 
@@ -256,17 +257,16 @@ def test_watch_poll_cost_is_one_request_per_poll(
 
     assert len(outcome.stdout.splitlines()) == 1200
     bodies = api.filter_bodies()
-    # 1200 inputs arrive in batches of 500 (three requests), then each of
-    # the three polls that follow is one request that excludes what was shown.
+    # The 1200 inputs arrive in batches of BATCH_SIZE, then each of the three
+    # polls that follow is one request that excludes what was shown.
+    batches = list(range(0, 1200, BATCH_SIZE))
     assert [len(body["exclude_keys"]) for body in bodies] == [
-        0,
-        500,
-        1000,
+        *batches,
         1200,
         1200,
         1200,
     ]
-    assert all(body["limit"] == 500 for body in bodies)
+    assert all(body["limit"] == BATCH_SIZE for body in bodies)
     assert len(set(bodies[-1]["exclude_keys"])) == 1200
 
 

@@ -152,8 +152,10 @@ def test_resume_with_invalid_input_rejected(
         json={"run_input": {"approved": False, "reviewer": "bob"}},
     )
 
+    assert rejected.status_code == 200, rejected.text
     assert rejected.json()["status"] == "REJECT"
     assert "approved" in rejected.json()["details"]["reason"]
+    assert accepted.status_code == 201, accepted.text
     assert accepted.json()["status"] == "ACCEPT"
     assert process.wait(timeout=60) == 0, process.output()
     assert json.loads(result_path.read_text()) == {
