@@ -21,9 +21,10 @@ from typing import Literal
 
 from prefect import flow
 from prefect.flow_runs import pause_flow_run
-from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
+
+from runinput import RunInput
 
 PAUSE_TIMEOUT_SECONDS = int(os.environ.get("APPROVAL_PAUSE_TIMEOUT", "900"))
 

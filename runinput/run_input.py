@@ -182,7 +182,10 @@ class BaseRunInput(pydantic.BaseModel):
             if original is None:
                 fields[name] = (type(value), value)
             else:
-                info = FieldInfo.merge_field_infos(original, default=value)
+                # A default factory would clash with the new default.
+                info = FieldInfo.merge_field_infos(
+                    original, default=value, default_factory=None
+                )
                 fields[name] = (original.annotation, info)
         model = pydantic.create_model(cls.__name__, __base__=cls, **fields)
         if description is not None:

@@ -75,6 +75,21 @@ def test_with_initial_data_default_applies_to_instances() -> None:
     assert instance.color is Color.BLUE
 
 
+def test_with_initial_data_replaces_default_factory() -> None:
+    class Recipients(RunInput):
+        notify: list[str] = pydantic.Field(
+            default_factory=lambda: ["#ops"], description="Channels", max_length=3
+        )
+
+    preset = Recipients.with_initial_data(notify=["#releases"])
+
+    field = schema_for(preset)["properties"]["notify"]
+    assert preset().notify == ["#releases"]
+    assert field["default"] == ["#releases"]
+    assert field["description"] == "Channels"
+    assert field["maxItems"] == 3
+
+
 def test_with_initial_data_keeps_validation() -> None:
     preset = Order.with_initial_data(quantity=3)
 
