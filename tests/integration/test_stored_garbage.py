@@ -102,7 +102,7 @@ BAD_SCHEMAS: dict[str, tuple[Any, str]] = {
             "type": "object",
             "properties": {
                 f"field{i}": {"type": "string", "description": "d" * 200}
-                for i in range(2000)
+                for i in range(1300)
             },
         },
         "characters long",
