@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, cast
 from uuid import UUID
 
 import anyio
@@ -173,8 +173,14 @@ _Step = list[FetchRequest] | float
 _Wait = Generator[_Step, list[list[FlowRunInput]] | None, Any]
 
 
-class _BaseInputHandler:
-    """The reading loop shared by both handlers, written once for sync and async."""
+Item = TypeVar("Item")
+
+
+class _BaseInputHandler(Generic[Item]):
+    """The reading loop shared by both handlers, written once for sync and async.
+
+    `Item` is what iterating yields: RunInput instances, or plain values.
+    """
 
     def __init__(
         self,
@@ -201,6 +207,32 @@ class _BaseInputHandler:
 
     def __aiter__(self) -> Self:
         return self
+
+    def __next__(self) -> Item:
+        try:
+            return cast(Item, self._next_sync())
+        except TimeoutError:
+            if self.raise_timeout_error:
+                raise
+            raise StopIteration from None
+
+    async def __anext__(self) -> Item:
+        try:
+            return await self.anext()
+        except TimeoutError:
+            if self.raise_timeout_error:
+                raise
+            raise StopAsyncIteration from None
+
+    def next(self) -> Item:
+        """Wait for the next input; inside async code, return an awaitable."""
+        if in_async_context():
+            return cast(Item, self.anext())
+        return cast(Item, self._next_sync())
+
+    async def anext(self) -> Item:
+        """Wait for the next input."""
+        return cast(Item, await self._next_async())
 
     def to_instance(self, flow_run_input: FlowRunInput) -> Any:
         """Build the item that the handler yields from one stored input."""
@@ -339,7 +371,7 @@ def _describe_invalid(exc: Exception) -> str:
     return f"the stored value does not fit the model ({exc})"
 
 
-class GetInputHandler(_BaseInputHandler, Generic[R]):
+class GetInputHandler(_BaseInputHandler[R]):
     """Iterates over RunInput instances sent to a flow run, oldest first."""
 
     run_input_cls: type[R]
@@ -364,38 +396,12 @@ class GetInputHandler(_BaseInputHandler, Generic[R]):
             flow_run_id,
         )
 
-    def __next__(self) -> R:
-        try:
-            return cast(R, self._next_sync())
-        except TimeoutError:
-            if self.raise_timeout_error:
-                raise
-            raise StopIteration from None
-
-    async def __anext__(self) -> R:
-        try:
-            return await self.anext()
-        except TimeoutError:
-            if self.raise_timeout_error:
-                raise
-            raise StopAsyncIteration from None
-
-    def next(self) -> R:
-        """Wait for the next input; inside async code, returns an awaitable."""
-        if in_async_context():
-            return cast(R, self.anext())
-        return cast(R, self._next_sync())
-
-    async def anext(self) -> R:
-        """Wait for the next input."""
-        return cast(R, await self._next_async())
-
     def to_instance(self, flow_run_input: FlowRunInput) -> R:
         """Build a RunInput instance from one stored input."""
         return self.run_input_cls.load_from_flow_run_input(flow_run_input)
 
 
-class GetAutomaticInputHandler(_BaseInputHandler, Generic[T]):
+class GetAutomaticInputHandler(_BaseInputHandler[Union[T, "AutomaticRunInput[T]"]]):
     """Iterates over plain values sent to a flow run, oldest first."""
 
     run_input_cls: type[AutomaticRunInput[T]]
@@ -421,32 +427,6 @@ class GetAutomaticInputHandler(_BaseInputHandler, Generic[T]):
             flow_run_id,
         )
         self.with_metadata = with_metadata
-
-    def __next__(self) -> T | AutomaticRunInput[T]:
-        try:
-            return cast(T, self._next_sync())
-        except TimeoutError:
-            if self.raise_timeout_error:
-                raise
-            raise StopIteration from None
-
-    async def __anext__(self) -> T | AutomaticRunInput[T]:
-        try:
-            return await self.anext()
-        except TimeoutError:
-            if self.raise_timeout_error:
-                raise
-            raise StopAsyncIteration from None
-
-    def next(self) -> T | AutomaticRunInput[T]:
-        """Wait for the next value; inside async code, returns an awaitable."""
-        if in_async_context():
-            return cast(T, self.anext())
-        return cast(T, self._next_sync())
-
-    async def anext(self) -> T | AutomaticRunInput[T]:
-        """Wait for the next value."""
-        return cast(T, await self._next_async())
 
     def to_instance(self, flow_run_input: FlowRunInput) -> T | AutomaticRunInput[T]:
         """The stored value, or its AutomaticRunInput when `with_metadata` is set."""
