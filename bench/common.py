@@ -17,7 +17,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 WORKER = BENCH_DIR / "worker.py"
 SEED_CONCURRENCY = 4
 """Concurrent creates when seeding. More gains nothing on SQLite, which
-serializes writers: 70 to 90 creates per second were measured at 1, 4, 16
+serializes writers: 60 to 90 creates per second were measured at 1, 4, 16
 and 64 concurrent requests on a 2-core machine."""
 
 

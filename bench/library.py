@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import time
 import uuid
@@ -159,7 +160,7 @@ def cost_per_input_windows(run: dict[str, Any]) -> str:
     last = (points[-1][1] - points[-2][1]) / (points[-1][0] - points[-2][0])
     return (
         f"{seconds(first)} -> {seconds(last)} (at {points[-1][0]:,} read, "
-        f"x{last / first:.1f})"
+        f"x{last / first:.2g})"
     )
 
 
@@ -286,6 +287,24 @@ def wait_for_flow_run_id(process: subprocess.Popen[str], timeout: float = 120) -
     )
 
 
+def sqlite_limit_note(count: int, probes: list[dict[str, Any]]) -> str:
+    """Explain why no exclude list failed, from this Python's SQLite limits."""
+    connection = sqlite3.connect(":memory:")
+    variables = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    connection.close()
+    largest = max(probes, key=lambda probe: probe["size"])
+    return (
+        f"No exclude list of up to {largest['size']:,} keys failed. The server's "
+        f"SQLite {sqlite3.sqlite_version} allows {variables:,} variables in one "
+        f"statement, not the default 32,766, so that limit lies past {count:,} "
+        f"inputs. The request with {largest['size']:,} excluded keys took "
+        f"{seconds(largest['seconds'])}, against the 60 s default of Prefect's "
+        "request timeout (PREFECT_API_REQUEST_TIMEOUT). By that estimate, "
+        "prefect.input stops working on this machine at about that size, "
+        "where its requests start to time out."
+    )
+
+
 def large_flow_run(bench: Bench, results: Results) -> None:
     """Read 50,000 inputs with runinput, and find where prefect.input fails."""
     count = bench.config.large_count
@@ -346,7 +365,7 @@ def large_flow_run(bench: Bench, results: Results) -> None:
     first_failing = limit["first_failing"]
     failure = next((p for p in limit["probes"] if not p["ok"]), None)
     reference = (
-        "works with every exclude list tried"
+        f"works with every exclude list tried, up to {count - 1:,} keys"
         if first_failing is None
         else f"fails once its exclude list holds {first_failing:,} keys"
     )
@@ -358,7 +377,9 @@ def large_flow_run(bench: Bench, results: Results) -> None:
             reference,
         )
     )
-    if failure is not None:
+    if failure is None:
+        results.note(sqlite_limit_note(count, limit["probes"]))
+    else:
         results.note(
             f"prefect.input's handler works with {limit['last_working']:,} excluded "
             f"keys and fails with {first_failing:,}. Its error: {failure['error']}"
@@ -370,7 +391,7 @@ def large_flow_run(bench: Bench, results: Results) -> None:
             f"One prefect.input request with {slowest['size']:,} excluded keys took "
             f"{seconds(slowest['seconds'])}. Reading {first_failing or count:,} "
             "inputs one request at a time would take an estimated several "
-            "hours, so the break point was found by giving a Prefect handler "
-            "the first K stored keys as exclude_keys, which is what it sends "
-            "after reading K inputs."
+            "hours. The break point was therefore found by giving a Prefect "
+            "handler the first K stored keys as exclude_keys, the request it "
+            "sends after reading K inputs."
         )
