@@ -94,7 +94,7 @@ def paused_flow_run_filter(
     deployment_ids: Sequence[FlowRunId] = (),
     tags: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The `flow_runs/filter` body that selects paused and suspended runs."""
+    """Build the `flow_runs/filter` body that selects paused and suspended runs."""
     flow_runs: dict[str, Any] = {"state": {"type": {"any_": ["PAUSED"]}}}
     if tags:
         flow_runs["tags"] = {"all_": list(tags)}
@@ -172,7 +172,7 @@ def read_pause_of(
 
 
 def find_flow_runs_by_name(client: Client, name: str) -> list[FlowRun]:
-    """The flow runs called `name` (names are not unique)."""
+    """Find the flow runs called `name`; names are not unique."""
     filters = {"flow_runs": {"name": {"any_": [name]}}}
     return client.read_flow_runs(filters, limit=PAGE_SIZE)
 
@@ -312,7 +312,7 @@ def rejection_error(
     elif result.status == "REJECT":
         message = f"the server rejected the answer for flow run {flow_run_id}"
     else:
-        message = f"the server answered {result.status} for flow run {flow_run_id}"
+        message = f"the server returned {result.status} for flow run {flow_run_id}"
     if reason:
         message += f": {reason}"
     return ResumeRejectedError(message, status=result.status, reason=reason)
@@ -394,7 +394,8 @@ def _read_description(client: Client, flow_run_id: UUID, key: str) -> str | None
         return text
     if not isinstance(description, str):
         logger.warning(
-            "the description under %r on flow run %s is a %s, not a string",
+            "the description under %r on flow run %s is not a string but "
+            "JSON of type %s; showing it as JSON text",
             key,
             flow_run_id,
             type(description).__name__,
