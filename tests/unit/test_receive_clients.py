@@ -2,7 +2,7 @@
 
 A handler serves most items from the batch it already fetched. Building a
 client costs a settings lookup that reads the profile file, and for the async
-client a new TLS context, so the handlers must do it only when they fetch.
+client a new connection pool, so the handlers must do it only when they fetch.
 """
 
 import datetime
