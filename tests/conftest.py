@@ -27,6 +27,7 @@ from tests.prefect_server import (
     FlowProcess,
     PrefectServer,
     PrefectServerFactory,
+    RetryTransport,
     RunFlowInSubprocess,
     WaitForFlowRunState,
     selected_database,
@@ -134,8 +135,10 @@ def prefect_api_url(
 
 @pytest.fixture
 def prefect_api(prefect_api_url: str) -> Iterator[httpx.Client]:
-    """An httpx client whose base URL is the session server's API URL."""
-    with httpx.Client(base_url=prefect_api_url, timeout=10.0) as client:
+    """An httpx client for the session server's API URL that retries 503s."""
+    with httpx.Client(
+        base_url=prefect_api_url, timeout=10.0, transport=RetryTransport()
+    ) as client:
         yield client
 
 

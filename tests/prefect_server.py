@@ -11,9 +11,9 @@ fails paused runs whose timeout has passed and checks every second, the task
 run recorder stores task runs, and the event persister stores events. The
 scheduler, late runs, foreman, repossessor, cancellation clean-up, triggers and
 clean-up reconciler are off. The database migrations take most of the start-up
-time. With Prefect 3.9.1 on a 2-core machine, a server became healthy in about
-20 s on SQLite and 15 s on PostgreSQL (the cluster's own start included) when
-the machine was otherwise idle, and in 90 s and 34 s at a load average of 7.
+time. With Prefect 3.9.1 on an otherwise idle 2-core machine, a server became
+healthy in about 20 s on SQLite and 15 s on PostgreSQL, the cluster's own start
+included. At a load average of 7 it took 90 s and 34 s.
 Extra server environment, such as `PREFECT_SERVER_API_AUTH_STRING` or
 `PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED`, is passed through unchanged.
 
@@ -71,6 +71,7 @@ __all__ = [
     "HarnessError",
     "PrefectServer",
     "PrefectServerFactory",
+    "RetryTransport",
     "RunFlowInSubprocess",
     "WaitForFlowRunState",
     "find_free_port",
@@ -88,10 +89,17 @@ SERVER_START_TIMEOUT = 240.0
 
 FINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 
+# Statuses that Prefect's own client retries. The server returns 503 when the
+# database is busy, which on SQLite happens under load even to single requests.
+RETRY_STATUS_CODES = frozenset({429, 502, 503})
+RETRY_ATTEMPTS = 6
+
 SERVER_SETTINGS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_UI_ENABLED": "false",
     "PREFECT_SERVER_LOGGING_LEVEL": "INFO",
+    # Log the database errors behind 503 responses, which are otherwise silent.
+    "PREFECT_SERVER_LOG_RETRYABLE_ERRORS": "true",
     "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED": "true",
     "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "1",
     "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
@@ -250,6 +258,44 @@ def wait_for_health(server: PrefectServer, timeout: float) -> None:
     )
 
 
+class RetryTransport(httpx.BaseTransport):
+    """An httpx transport that retries 429, 502 and 503, as Prefect's client does.
+
+    It waits for `Retry-After` when the server sends one, and otherwise 0.5 s,
+    doubling after each attempt, for at most `attempts` attempts in all. The
+    request body must be bytes, as it is for `json=` and `content=` bodies.
+    """
+
+    def __init__(
+        self,
+        attempts: int = RETRY_ATTEMPTS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._attempts = attempts
+        self._transport = transport or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for attempt in range(1, self._attempts):
+            response = self._transport.handle_request(request)
+            if response.status_code not in RETRY_STATUS_CODES:
+                return response
+            response.close()
+            time.sleep(retry_delay(response, attempt))
+        return self._transport.handle_request(request)
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+def retry_delay(response: httpx.Response, attempt: int) -> float:
+    """Return the seconds to wait before retrying after `response`, at most 10."""
+    try:
+        delay = float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        delay = 0.5 * 2 ** (attempt - 1)
+    return min(max(delay, 0.0), 10.0)
+
+
 class PrefectServerFactory:
     """Starts Prefect servers on demand, one per distinct extra environment.
 
@@ -329,7 +375,8 @@ def wait_for_flow_run_state(
 
     Args:
         client: An httpx client whose base URL is the server's API URL.
-        flow_run_id: The flow run to read; a 404 counts as not there yet.
+        flow_run_id: The flow run to read. A 404, 429, 502 or 503 counts as
+            not there yet.
         state_type: The state type to wait for, such as `PAUSED` or `COMPLETED`.
         timeout: Seconds to wait in all.
         process: The process running the flow. Its output goes into failure
@@ -350,7 +397,9 @@ def wait_for_flow_run_state(
     while True:
         process_exited = process is not None and process.popen.poll() is not None
         response = client.get(f"/flow_runs/{flow_run_id}")
-        if response.status_code != 404:
+        if response.status_code in RETRY_STATUS_CODES:
+            last_seen = f"status {response.status_code}"
+        elif response.status_code != 404:
             response.raise_for_status()
             flow_run: dict[str, Any] = response.json()
             state = flow_run.get("state") or {}

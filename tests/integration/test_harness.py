@@ -17,6 +17,7 @@ from tests.prefect_server import (
     HarnessError,
     PrefectServer,
     PrefectServerFactory,
+    RetryTransport,
     RunFlowInSubprocess,
     WaitForFlowRunState,
     selected_database,
@@ -90,6 +91,38 @@ def test_server_start_failure_shows_log(tmp_path: Path) -> None:
     message = str(raised.value)
     assert "exited with code" in message
     assert "csrf_protection_enabled" in message
+
+
+def test_retry_transport_retries_busy_server() -> None:
+    statuses = iter([503, 502, 429, 201])
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(next(statuses), headers={"Retry-After": "0"})
+
+    transport = RetryTransport(transport=httpx.MockTransport(handler))
+    with httpx.Client(transport=transport) as client:
+        response = client.post("http://test/api/flow_runs/x/resume", json={})
+
+    assert response.status_code == 201
+    assert len(requests) == 4
+    assert {request.content for request in requests} == {b"{}"}
+
+
+def test_retry_transport_gives_up_after_attempts() -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(503, headers={"Retry-After": "0"})
+
+    transport = RetryTransport(attempts=3, transport=httpx.MockTransport(handler))
+    with httpx.Client(transport=transport) as client:
+        response = client.get("http://test/api/health")
+
+    assert response.status_code == 503
+    assert len(requests) == 3
 
 
 def test_prefect_api_url_sets_environment(prefect_api_url: str) -> None:
@@ -295,7 +328,9 @@ def test_server_with_auth_string_and_csrf(
     )
     csrf_client = "3f1c1d4e-0000-4000-8000-000000000001"
 
-    with httpx.Client(base_url=server.api_url, timeout=10.0) as client:
+    with httpx.Client(
+        base_url=server.api_url, timeout=10.0, transport=RetryTransport()
+    ) as client:
         health = client.get("/health")
         anonymous = client.get("/version")
         version = client.get("/version", headers=server.auth_headers)
@@ -355,7 +390,10 @@ def test_subprocess_flow_on_auth_server(
     assert process.wait(timeout=60) == 0, process.output()
     flow_run_id = process.wait_for_output(r"^flow run id: (\S+)$").group(1)
     with httpx.Client(
-        base_url=server.api_url, headers=server.auth_headers, timeout=10.0
+        base_url=server.api_url,
+        headers=server.auth_headers,
+        timeout=10.0,
+        transport=RetryTransport(),
     ) as client:
         flow_run = client.get(f"/flow_runs/{flow_run_id}").json()
     assert flow_run["state"]["type"] == "COMPLETED"
