@@ -109,7 +109,7 @@ class BaseRunInput(pydantic.BaseModel):
 
     @classmethod
     def keyset_from_type(cls) -> Keyset:
-        """A keyset named after the class: `{name}-schema`, `-description`, …"""
+        """Build a keyset named after the class: `{name}-schema`, `-description`, …"""
         return keyset_from_base_key(cls.__name__.lower())
 
     @classmethod
@@ -272,7 +272,7 @@ class RunInput(BaseRunInput):
     def subclass_from_base_model_type(
         cls, model_cls: type[pydantic.BaseModel]
     ) -> type[RunInput]:
-        """A RunInput with the fields of `model_cls`, named `{Model}RunInput`."""
+        """Make a RunInput with the fields of `model_cls`, named `{Model}RunInput`."""
         return _run_input_for_model(model_cls)
 
 
@@ -300,7 +300,7 @@ class AutomaticRunInput(BaseRunInput, Generic[T]):
 
     @classmethod
     def subclass_from_type(cls, _type: type[T]) -> type[AutomaticRunInput[T]]:
-        """A subclass for values of `_type`, named `{type}AutomaticRunInput`."""
+        """Make a subclass for values of `_type`, named `{type}AutomaticRunInput`."""
         return _automatic_run_input_for_type(_type)
 
     @classmethod
@@ -332,7 +332,7 @@ class AutomaticRunInput(BaseRunInput, Generic[T]):
 def run_input_subclass_from_type(
     _type: Any,
 ) -> type[RunInput] | type[AutomaticRunInput[Any]]:
-    """The RunInput class that carries values of `_type`.
+    """Find or make the RunInput class that carries values of `_type`.
 
     A RunInput subclass is returned as it is, a pydantic model becomes
     `{Model}RunInput`, and any other type becomes `{type}AutomaticRunInput`.
@@ -405,7 +405,7 @@ def receive_input(
 
 
 def schema_for(cls: type[pydantic.BaseModel]) -> dict[str, Any]:
-    """The JSON schema that a pause stores for `cls`, as Prefect builds it.
+    """Build the JSON schema that a pause stores for `cls`, as Prefect does.
 
     References use `#/definitions/{model}`, and nested models appear under
     both `$defs` and `definitions`.
@@ -439,7 +439,7 @@ def to_run_input(value: Any) -> BaseRunInput:
 def message_for(
     run_input: Any, sender: str | None, key_prefix: str | None
 ) -> tuple[str, str, str | None]:
-    """The key, JSON text and sender under which `run_input` is stored."""
+    """Build the key, JSON text and sender under which `run_input` is stored."""
     message = to_run_input(run_input)
     prefix = key_prefix or default_key_prefix(type(message).__name__)
     return new_key(prefix), message.model_dump_json(), sender or current_sender()
