@@ -8,7 +8,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -162,6 +161,10 @@ def description_view(description: str | None) -> RenderableType:
     """Render the run's description as Markdown."""
     if not description:
         return Text("(no description)", style="dim")
+    # Imported here because the Markdown parser costs `ls` a tenth of a
+    # second at start and only `show` and `resume` render descriptions.
+    from rich.markdown import Markdown
+
     return Markdown(description)
 
 

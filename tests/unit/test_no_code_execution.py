@@ -40,9 +40,11 @@ FORBIDDEN_MODULES = frozenset(
     | {"runpy", "code", "codeop"}
 )
 IMPORT_CALLS = frozenset({"import_module", "spec_from_file_location", "exec_module"})
-# The only modules that import code: the command's own modules by their
-# fixed names, and the class that `--model` names.
-IMPORTING_MODULES = frozenset({"cli/main.py", "cli/input_types.py"})
+# The only modules that import code: the package and the command, each
+# importing its own modules by fixed names, and the class that `--model` names.
+IMPORTING_MODULES = frozenset(
+    {"runinput/__init__.py", "cli/main.py", "cli/input_types.py"}
+)
 
 
 def source_files() -> list[Path]:

@@ -1,6 +1,8 @@
 import enum
 import inspect
 import json
+import subprocess
+import sys
 import uuid
 from typing import Literal
 
@@ -142,6 +144,34 @@ def test_message_for_sender_inside_flow_run_context() -> None:
 
 def test_public_names_sorted() -> None:
     assert runinput.__all__ == sorted(runinput.__all__)
+
+
+def test_public_names_resolve() -> None:
+    exported = set(runinput._EXPORTS)
+
+    assert exported == set(runinput.__all__)
+    for name in runinput.__all__:
+        assert getattr(runinput, name) is not None, name
+    assert exported <= set(dir(runinput))
+
+
+def test_unknown_name_raises_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'Recieve'"):
+        runinput.Recieve  # noqa: B018
+
+
+def test_client_import_skips_run_input_classes() -> None:
+    probe = (
+        "import sys; from runinput import Client; "
+        "print(sorted(name for name in ('runinput.run_input', 'runinput.receive') "
+        "if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
