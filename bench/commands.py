@@ -8,9 +8,11 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common import Bench, BenchError
+from relay import DelayRelay
 from report import Results, Row, median, percentile, seconds
 
 START = "Command start"
@@ -195,63 +197,122 @@ def watch_latency(bench: Bench, results: Results) -> None:
 
 
 def bulk_send(bench: Bench, results: Results) -> None:
-    """Send inputs with `runinput send --data @FILE.jsonl` and with send_input loops."""
+    """Send inputs with `runinput send --data @FILE.jsonl` and with send_input loops.
+
+    Each comparison runs twice: straight to the server on loopback, and
+    through a relay that adds a round trip of a distant server.
+    """
     config = bench.config
     count = config.bulk_count
     repeat = 3 if count >= 1_000 else 1
-    measure = f"{count:,} inputs, inputs per second (median of {repeat})"
     if not command_available(bench, "send"):
-        results.add(Row(BULK, measure, "not available", "n/a"))
+        results.add(Row(BULK, f"{count:,} inputs", "not available", "n/a"))
         return
 
     data_file = bench.work_dir / "bulk.jsonl"
     data_file.write_text("".join(f"{index}\n" for index in range(count)))
-    cli_times, prefect_times, loop_times = [], [], []
-    for _ in range(repeat):
-        flow_run_id = bench.api.create_flow_run("bulk-cli")
-        command = [RUNINPUT, "send", str(flow_run_id), "--data", f"@{data_file}"]
-        started = time.perf_counter()
-        result = subprocess.run(
-            command, env=bench.child_env(), capture_output=True, text=True, timeout=900
-        )
-        cli_times.append(time.perf_counter() - started)
-        if result.returncode != 0:
-            raise BenchError(f"runinput send failed:\n{result.stderr[-2000:]}")
-        check_stored(bench, flow_run_id, count)
-        prefect_times.append(send_loop(bench, "prefect", count))
-        loop_times.append(send_loop(bench, "runinput", count))
+    loopback = measure_bulk(bench, data_file, repeat, single_request_too=True)
+    add_bulk_rows(results, loopback, "on loopback", count, repeat)
 
-    cli_rate = count / median(cli_times)
-    prefect_rate = count / median(prefect_times)
-    loop_rate = count / median(loop_times)
-    results.add(
-        Row(
-            BULK,
-            f"`runinput send --data @FILE.jsonl` against a prefect.input "
-            f"send_input loop, {measure}",
-            f"{cli_rate:.0f}/s",
-            f"{prefect_rate:.0f}/s",
-            cli_rate / prefect_rate,
-            "rate >= 3x the loop's",
-            cli_rate >= 3 * prefect_rate,
-        )
+    round_trip_ms = 2 * config.relay_delay * 1000
+    with DelayRelay(bench.api_url, config.relay_delay) as relay:
+        distant = measure_bulk(replace(bench, api_url=relay.url), data_file, repeat)
+    where = f"through a relay adding {round_trip_ms:.0f} ms per round trip"
+    add_bulk_rows(results, distant, where, count, repeat)
+
+
+@dataclass
+class BulkRates:
+    """Inputs per second of the bulk command and of both send_input loops."""
+
+    command: float
+    prefect_loop: float
+    runinput_loop: float
+    command_one_at_a_time: float | None = None
+
+
+def measure_bulk(
+    bench: Bench, data_file: Path, repeat: int, single_request_too: bool = False
+) -> BulkRates:
+    """Return the median rates of `repeat` runs of the command and both loops."""
+    count = bench.config.bulk_count
+    times: dict[str, list[float]] = {
+        "command": [],
+        "one": [],
+        "prefect": [],
+        "runinput": [],
+    }
+    for _ in range(repeat):
+        times["command"].append(send_file(bench, data_file, count))
+        if single_request_too:
+            times["one"].append(send_file(bench, data_file, count, concurrency=1))
+        times["prefect"].append(send_loop(bench, "prefect", count))
+        times["runinput"].append(send_loop(bench, "runinput", count))
+    rates = BulkRates(
+        command=count / median(times["command"]),
+        prefect_loop=count / median(times["prefect"]),
+        runinput_loop=count / median(times["runinput"]),
     )
-    results.add(
-        Row(
-            BULK,
-            f"the same command against a runinput send_input loop, {measure}",
-            f"{cli_rate:.0f}/s",
-            f"{loop_rate:.0f}/s",
-            cli_rate / loop_rate,
-            "rate >= 3x the loop's",
-            cli_rate >= 3 * loop_rate,
-        )
-    )
+    if times["one"]:
+        rates.command_one_at_a_time = count / median(times["one"])
     print(
-        f"  bulk: command {cli_rate:.0f}/s, prefect loop {prefect_rate:.0f}/s, "
-        f"runinput loop {loop_rate:.0f}/s",
+        f"  bulk via {bench.api_url}: command {rates.command:.0f}/s, prefect loop "
+        f"{rates.prefect_loop:.0f}/s, runinput loop {rates.runinput_loop:.0f}/s",
         flush=True,
     )
+    return rates
+
+
+def add_bulk_rows(
+    results: Results, rates: BulkRates, where: str, count: int, repeat: int
+) -> None:
+    measure = f"{count:,} inputs {where}, inputs per second (median of {repeat})"
+    command = "`runinput send --data @FILE.jsonl`"
+    loops = [
+        ("a prefect.input", rates.prefect_loop),
+        ("a runinput", rates.runinput_loop),
+    ]
+    for library_name, loop_rate in loops:
+        results.add(
+            Row(
+                BULK,
+                f"{command} against {library_name} send_input loop, {measure}",
+                f"{rates.command:.0f}/s",
+                f"{loop_rate:.0f}/s",
+                rates.command / loop_rate,
+                "rate >= 3x the loop's",
+                rates.command >= 3 * loop_rate,
+            )
+        )
+    if rates.command_one_at_a_time is not None:
+        results.add(
+            Row(
+                BULK,
+                f"{command} against the same with --concurrency 1, {measure}",
+                f"{rates.command:.0f}/s",
+                f"{rates.command_one_at_a_time:.0f}/s",
+                rates.command / rates.command_one_at_a_time,
+            )
+        )
+
+
+def send_file(
+    bench: Bench, data_file: Path, count: int, concurrency: int | None = None
+) -> float:
+    """Run `runinput send --data @FILE` on a new flow run and return its wall time."""
+    flow_run_id = bench.api.create_flow_run("bulk-cli")
+    command = [RUNINPUT, "send", str(flow_run_id), "--data", f"@{data_file}"]
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
+    started = time.perf_counter()
+    result = subprocess.run(
+        command, env=bench.child_env(), capture_output=True, text=True, timeout=900
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise BenchError(f"runinput send failed:\n{result.stderr[-2000:]}")
+    check_stored(bench, flow_run_id, count)
+    return elapsed
 
 
 def send_loop(bench: Bench, library: str, count: int) -> float:

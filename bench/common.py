@@ -38,6 +38,8 @@ class Config:
     watch_samples: int
     watch_interval: float
     bulk_count: int
+    relay_delay: float
+    """Seconds the bulk section's relay holds each chunk, in each direction."""
     command_repeat: int
     large_count: int | None
 
@@ -52,6 +54,7 @@ FULL = Config(
     watch_samples=15,
     watch_interval=1.0,
     bulk_count=1_000,
+    relay_delay=0.02,
     command_repeat=5,
     large_count=50_000,
 )
@@ -66,6 +69,7 @@ QUICK = Config(
     watch_samples=3,
     watch_interval=0.5,
     bulk_count=100,
+    relay_delay=0.02,
     command_repeat=2,
     large_count=None,
 )

@@ -9,11 +9,12 @@ Run from the repository root with the development environment:
 It starts a Prefect server on a free port of 127.0.0.1, or uses --api-url.
 Then it measures, in this order: receiving all of N stored inputs with its
 cost growth and peak memory, the round trip between two flow runs, command
-start, `runinput watch` latency, bulk send, and with --large the
-50,000-input flow run. Every measured step of a library runs in its own
-child process (`bench/worker.py`). At the end it prints a table of medians,
-ratios runinput / reference and targets, and --write also writes them to a
-Markdown page.
+start, `runinput watch` latency, bulk send (on loopback and through a relay
+that adds network latency), and with --large the 50,000-input flow run.
+Every measured step of a library runs in its own child process
+(`bench/worker.py`). At the end it prints a table of medians, ratios
+runinput / reference and targets, and --write also writes them to a Markdown
+page.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ reference, so below 1 is faster or smaller, except for bulk send, where it
 is the ratio of rates and above 1 is faster. Library steps run in child
 processes. Code using `prefect.input` runs inside a Prefect flow, where
 Prefect reuses one API client, and timers start after the imports and the
-flow run's start. The machine was shared with other work during the run,
-and the load average in the machine table shows how much.
+flow run's start. The load average in the machine table shows whether
+other work shared the machine during the run.
 """
 
 SECTION_NOTES = {
@@ -96,15 +97,22 @@ counted.
 """,
     commands.BULK: """
 A JSON Lines file of integers, sent by `runinput send RUN --data @FILE.jsonl`
-with its default concurrency, timed as a whole command including start-up.
-The loops call `send_input` once per value: prefect.input's inside a Prefect
-flow, runinput's in a plain process. The ratio here is of rates, so above 1
-is faster. On SQLite the server is the limit: it takes one write at a time,
-and a writer that finds the database locked waits in SQLite's busy handler.
-Seeding through runinput's AsyncClient stored 60 to 90 inputs per second at
-1, 4, 16 and 64 concurrent requests alike on this machine. A sequential loop
-alone gets a third to two thirds of that, so no client can reach 3 times the
-loop's rate against this server.
+with its default concurrency of 8, timed as a whole command including
+Python's start-up. The loops call `send_input` once per value and are timed
+after their imports and first call: prefect.input's inside a Prefect flow,
+runinput's in a plain process. The ratio here is of rates, so above 1 is
+faster.
+
+Every comparison runs twice. On loopback a request's network round trip
+costs well under a millisecond, so a sequential loop already keeps the
+single-process Prefect server close to busy, and concurrent requests only
+queue in the server. The `--concurrency 1` row shows how little they add
+there, and no client can send much faster than that server stores. The
+second run sends the same requests through `bench/relay.py`, a relay on
+127.0.0.1 that holds every chunk for 20 ms in each direction, as a server in
+another data centre or a hosted one would. There a sequential loop waits for
+the network on every input, and the command's 8 concurrent requests overlap
+those waits.
 """,
     library.LARGE: """
 50,000 inputs on one flow run, stored through the API. runinput reads them
