@@ -39,7 +39,7 @@ class Config:
     watch_interval: float
     bulk_count: int
     relay_delay: float
-    """Seconds the bulk section's relay holds each chunk, in each direction."""
+    """Seconds by which the bulk section's relay delays each chunk, each way."""
     command_repeat: int
     large_count: int | None
 
@@ -99,9 +99,11 @@ class Bench:
         env.update(extra)
         return env
 
-    def run_worker(self, *args: str, timeout: float) -> dict[str, Any]:
+    def run_worker(
+        self, *args: str, timeout: float, env: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """Run one `worker.py` task and return the JSON result it printed."""
-        process = self.start_worker(*args)
+        process = self.start_worker(*args, env=env)
         try:
             return self.finish_worker(process, timeout=timeout)
         finally:
@@ -109,12 +111,14 @@ class Bench:
                 process.kill()
                 process.wait()
 
-    def start_worker(self, *args: str) -> subprocess.Popen[str]:
+    def start_worker(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
         log_path = self.work_dir / f"worker-{uuid.uuid4().hex[:8]}.log"
         with log_path.open("w") as log_file:
             process = subprocess.Popen(
                 [sys.executable, str(WORKER), *args],
-                env=self.child_env(),
+                env=self.child_env(**(env or {})),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

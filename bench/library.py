@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 from common import Bench, BenchError, seed_inputs
 from report import Results, Row, mebibytes, median, percentile, seconds
 
@@ -17,12 +18,16 @@ MEMORY = "Peak memory"
 ROUND_TRIP = "Round trip"
 LARGE = "Large flow run"
 
+RECEIVE_PREFIX = "intautomaticruninput-auto"
+"""The key prefix that `receive_input(int)` reads, under which inputs are seeded."""
+
 
 def receive_all(bench: Bench, results: Results) -> None:
     """Time fresh handlers reading N stored inputs with each library."""
     config = bench.config
     medians: dict[tuple[str, int], float] = {}
     outcomes: dict[tuple[str, int], dict[str, Any]] = {}
+    floors: dict[int, float] = {}
     for size in config.sizes:
         flow_run_id = bench.api.create_flow_run(f"receive-{size}")
         seed_started = time.perf_counter()
@@ -39,10 +44,72 @@ def receive_all(bench: Bench, results: Results) -> None:
             if complete:
                 medians[library, size] = median([run["seconds"] for run in complete])
             print(f"  {library} N={size}: {describe_runs(outcome)}", flush=True)
+        floors[size] = time_bare_read(bench, flow_run_id, size)
+        print(f"  bare requests N={size}: {floors[size]:.3f} s", flush=True)
 
         add_receive_row(bench, results, size, medians, outcomes)
+    add_floor_rows(results, medians, floors)
     add_growth_rows(bench, results, medians, outcomes)
     add_memory_rows(bench, results, outcomes)
+
+
+def time_bare_read(
+    bench: Bench, flow_run_id: uuid.UUID, size: int, repeat: int = 5
+) -> float:
+    """Return the median time of the two filter requests that a complete read needs.
+
+    The first request returns all `size` inputs and the second, which excludes
+    them all, shows that none is left. They are sent with plain httpx on one
+    connection, so the time is nearly all the server's.
+    """
+    body: dict[str, Any] = {"prefix": RECEIVE_PREFIX, "limit": size + 1}
+    url = f"/flow_runs/{flow_run_id}/input/filter"
+    times = []
+    with httpx.Client(base_url=bench.api_url, timeout=300) as client:
+        client.get("/health").raise_for_status()
+        for _ in range(repeat):
+            started = time.perf_counter()
+            first = client.post(url, json={**body, "exclude_keys": []})
+            first.raise_for_status()
+            keys = [item["key"] for item in first.json()]
+            second = client.post(url, json={**body, "exclude_keys": keys})
+            second.raise_for_status()
+            times.append(time.perf_counter() - started)
+            if len(keys) != size or second.json():
+                raise BenchError(
+                    f"the bare requests read {len(keys)} inputs of {size}, and "
+                    f"{len(second.json())} more after excluding them"
+                )
+    return median(times)
+
+
+def add_floor_rows(
+    results: Results, medians: dict[tuple[str, int], float], floors: dict[int, float]
+) -> None:
+    """Compare runinput's reads, and prefect.input's, with the bare requests."""
+    for size, floor in floors.items():
+        ours = medians.get(("runinput", size))
+        theirs = medians.get(("prefect", size))
+        results.add(
+            Row(
+                RECEIVE,
+                f"N = {size:,}: runinput against the 2 bare requests a complete "
+                "read needs (median of 5)",
+                seconds(ours),
+                seconds(floor),
+                None if ours is None else ours / floor,
+            )
+        )
+        if theirs is not None:
+            results.add(
+                Row(
+                    RECEIVE,
+                    f"N = {size:,}: the 2 bare requests against prefect.input",
+                    seconds(floor),
+                    seconds(theirs),
+                    floor / theirs,
+                )
+            )
 
 
 def run_receive(
@@ -299,14 +366,65 @@ def sqlite_limit_note(count: int, probes: list[dict[str, Any]]) -> str:
         f"statement, not the default 32,766, so that limit lies past {count:,} "
         f"inputs. The request with {largest['size']:,} excluded keys took "
         f"{seconds(largest['seconds'])}, against the 60 s default of Prefect's "
-        "request timeout (PREFECT_API_REQUEST_TIMEOUT). By that estimate, "
-        "prefect.input stops working on this machine at about that size, "
-        "where its requests start to time out."
+        "request timeout (PREFECT_API_REQUEST_TIMEOUT)."
     )
 
 
+def request_time_note(count: int, probes: list[dict[str, Any]]) -> str | None:
+    """Estimate where requests time out, and how long a full read takes.
+
+    Both come from a straight line fitted to the probes that worked.
+    """
+    working = [(probe["size"], probe["seconds"]) for probe in probes if probe["ok"]]
+    fit = fit_line(working)
+    if fit is None:
+        return None
+    intercept, slope = fit
+    timeout_size = (PREFECT_REQUEST_TIMEOUT - intercept) / slope
+    total = count * intercept + slope * count * count / 2
+    return (
+        f"A straight line fitted to the {len(working)} probes that worked gives "
+        f"{slope * 1000:.2f} ms per excluded key, so a request reaches Prefect's "
+        f"{PREFECT_REQUEST_TIMEOUT:.0f} s request timeout at about "
+        f"{timeout_size:,.0f} keys. Reading all {count:,} inputs one request at "
+        f"a time, as prefect.input does, would take about {long_duration(total)} "
+        "by the same line. Both are estimates from the fit."
+    )
+
+
+BISECTION_RESOLUTION = 1_000
+"""The width, in keys, to which the bisection narrows the break point. Every
+failing probe waits for a 60 s request timeout, so finer steps cost minutes."""
+
+PREFECT_REQUEST_TIMEOUT = 60.0
+"""The default of PREFECT_API_REQUEST_TIMEOUT in Prefect 3.9, in seconds."""
+
+
+def long_duration(total_seconds: float) -> str:
+    """Write a duration in days, hours or minutes, whichever reads best."""
+    for unit, size in (("days", 86_400), ("hours", 3_600), ("minutes", 60)):
+        if total_seconds >= size:
+            return f"{total_seconds / size:.1f} {unit}"
+    return f"{total_seconds:.0f} s"
+
+
+def fit_line(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Return the least-squares (intercept, slope) of `points`, or None if flat."""
+    if len(points) < 2:
+        return None
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+    if slope <= 0:
+        return None
+    return mean_y - slope * mean_x, slope
+
+
 def large_flow_run(bench: Bench, results: Results) -> None:
-    """Read 50,000 inputs with runinput, and find where prefect.input fails."""
+    """Read a large flow run with runinput, and find where prefect.input fails."""
     count = bench.config.large_count
     assert count is not None
     flow_run_id = bench.api.create_flow_run(f"large-{count}")
@@ -360,14 +478,20 @@ def large_flow_run(bench: Bench, results: Results) -> None:
         "1000",
         "--high",
         str(count - 1),
-        timeout=1800,
+        "--resolution",
+        str(BISECTION_RESOLUTION),
+        timeout=3600,
+        # A request that times out then fails at once instead of after
+        # Prefect's 5 retries of 60 s each. Whether it fails does not change.
+        env={"PREFECT_CLIENT_MAX_RETRIES": "0"},
     )
     first_failing = limit["first_failing"]
     failure = next((p for p in limit["probes"] if not p["ok"]), None)
     reference = (
         f"works with every exclude list tried, up to {count - 1:,} keys"
         if first_failing is None
-        else f"fails once its exclude list holds {first_failing:,} keys"
+        else f"works with {limit['last_working']:,} excluded keys, fails with "
+        f"{first_failing:,}"
     )
     results.add(
         Row(
@@ -382,16 +506,9 @@ def large_flow_run(bench: Bench, results: Results) -> None:
     else:
         results.note(
             f"prefect.input's handler works with {limit['last_working']:,} excluded "
-            f"keys and fails with {first_failing:,}. Its error: {failure['error']}"
+            f"keys and fails with {first_failing:,}, after "
+            f"{seconds(failure['seconds'])}. Its error: {failure['error']}"
         )
-    working = [p for p in limit["probes"] if p["ok"]]
-    if working:
-        slowest = max(working, key=lambda probe: probe["size"])
-        results.note(
-            f"One prefect.input request with {slowest['size']:,} excluded keys took "
-            f"{seconds(slowest['seconds'])}. Reading {first_failing or count:,} "
-            "inputs one request at a time would take an estimated several "
-            "hours. The break point was therefore found by giving a Prefect "
-            "handler the first K stored keys as exclude_keys, the request it "
-            "sends after reading K inputs."
-        )
+    estimate = request_time_note(count, limit["probes"])
+    if estimate is not None:
+        results.note(estimate)

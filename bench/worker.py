@@ -225,10 +225,11 @@ def task_exclude_limit(args: argparse.Namespace) -> dict[str, Any]:
     """Find the smallest exclude list that makes Prefect's handler fail.
 
     A Prefect handler that has read K inputs sends those K keys with its next
-    request. Reading 50,000 inputs one at a time would take an estimated
-    several hours, so the
+    request. Reading 50,000 inputs one at a time would take days, so the
     handler is given the first K stored keys as `exclude_keys` instead, and
-    one `next()` call shows whether the server still returns an input.
+    one `next()` call shows whether the server still returns an input. When
+    even the largest list works, one more probe halfway gives the notes a
+    third point to fit request time against list size.
     """
     from prefect.input import receive_input
 
@@ -266,8 +267,11 @@ def task_exclude_limit(args: argparse.Namespace) -> dict[str, Any]:
     if not probe(low):
         return {"probes": probes, "first_failing": None, "last_working": None}
     if probe(high):
+        # One more size between the two, so that the time per excluded key
+        # can be fitted to more than two points.
+        probe((low + high) // 2)
         return {"probes": probes, "first_failing": None, "last_working": high}
-    while high - low > 1:
+    while high - low > args.resolution:
         middle = (low + high) // 2
         if probe(middle):
             low = middle
@@ -311,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     limit.add_argument("--keys-file", required=True)
     limit.add_argument("--low", type=int, required=True)
     limit.add_argument("--high", type=int, required=True)
+    limit.add_argument("--resolution", type=int, default=1)
     limit.set_defaults(run=task_exclude_limit)
     return parser
 
