@@ -85,12 +85,24 @@ class InputFeed:
         return len(self._partitions)
 
     def fetch_requests(self) -> list[FetchRequest]:
-        """The requests that refill every partition with nothing left to read."""
+        """List the requests to send next.
+
+        While some empty partition was not drained, only those are refilled,
+        because a flow run split into many partitions would otherwise poll
+        every drained one again on each refill. Once all are drained, every
+        empty partition is polled for new inputs.
+        """
+        empty = [partition for partition in self._partitions if not partition.buffer]
+        pending = [partition for partition in empty if not partition.drained]
         return [
             FetchRequest(partition.prefix, sorted(partition.seen))
-            for partition in self._partitions
-            if not partition.buffer
+            for partition in pending or empty
         ]
+
+    def refill_polls_all(self) -> bool:
+        """Return whether the next requests cover every empty partition."""
+        drained = [p.drained for p in self._partitions if not p.buffer]
+        return all(drained) or not any(drained)
 
     def accept(self, request: FetchRequest, inputs: list[FlowRunInput]) -> None:
         """Store the inputs that the server returned for `request`."""
@@ -265,8 +277,10 @@ class _BaseInputHandler(Generic[Item]):
         polled = False
         while True:
             if self._feed.needs_fetch():
+                # Only a fetch that covers every empty partition counts as
+                # this call's poll for new inputs.
+                polled = polled or self._feed.refill_polls_all()
                 yield from self._fetch()
-                polled = True
                 continue
             item = self._deliver_next()
             if item is not _NOTHING:

@@ -128,3 +128,25 @@ def test_feed_merges_partitions_oldest_first(monkeypatch) -> None:
         feed.accept(fetch, answers.get(fetch.key_prefix, []))
 
     assert drain(feed) == ["n-auto-1b", "n-auto-0c"]
+
+
+def test_feed_refills_only_undrained_partitions(monkeypatch) -> None:
+    monkeypatch.setattr(receive, "SPLIT_THRESHOLD", 3)
+    feed = InputFeed("n-auto")
+    (request,) = feed.fetch_requests()
+    first = ["n-auto-0a", "n-auto-1a", "n-auto-0b", "n-auto-1b"]
+    feed.accept(request, [stored(key, i) for i, key in enumerate(first)])
+    drain(feed)
+    assert feed.refill_polls_all() is True
+
+    for fetch in feed.fetch_requests():
+        if fetch.key_prefix == "n-auto-0":
+            # A full batch of one, so this partition may hold more.
+            full = FetchRequest(fetch.key_prefix, fetch.exclude_keys, limit=1)
+            feed.accept(full, [stored("n-auto-0c", 5)])
+        else:
+            feed.accept(fetch, [])
+
+    assert drain(feed) == ["n-auto-0c"]
+    assert feed.refill_polls_all() is False
+    assert [r.key_prefix for r in feed.fetch_requests()] == ["n-auto-0"]
