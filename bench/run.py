@@ -117,7 +117,7 @@ single-process Prefect server close to busy, and concurrent requests only
 queue in the server. The `--concurrency 1` row shows how little they add
 there, and no client can send much faster than that server stores. The
 second run sends the same requests through `bench/relay.py`, a relay on
-127.0.0.1 that holds every chunk for 20 ms in each direction, as a server in
+127.0.0.1 that delays every chunk by 20 ms in each direction, as a server in
 another data centre or a hosted one would. There a sequential loop waits for
 the network on every input, and the command's 8 concurrent requests overlap
 those waits.
