@@ -123,9 +123,9 @@ the network on every input, and the command's 8 concurrent requests overlap
 those waits.
 """,
     library.LARGE: """
-A large number of inputs on one flow run, stored through the API. runinput reads them
-all three times with a fresh handler and checks that each value arrives
-exactly once. Reading that many with prefect.input one request at a time
+A large number of inputs on one flow run, stored through the API. runinput
+reads them all three times with a fresh handler and checks that each value
+arrives exactly once. Reading that many with prefect.input one request at a time
 would take days (the notes give an estimate). Its break point is therefore
 found by bisection: a Prefect handler gets the first K stored keys as
 `exclude_keys`, which is the request it sends after reading K inputs, and one
