@@ -211,7 +211,7 @@ def bulk_send(bench: Bench, results: Results) -> None:
 
     data_file = bench.work_dir / "bulk.jsonl"
     data_file.write_text("".join(f"{index}\n" for index in range(count)))
-    loopback = measure_bulk(bench, data_file, repeat, single_request_too=True)
+    loopback = measure_bulk(bench, data_file, repeat, with_concurrency_one=True)
     add_bulk_rows(results, loopback, "on loopback", count, repeat)
 
     round_trip_ms = 2 * config.relay_delay * 1000
@@ -232,20 +232,21 @@ class BulkRates:
 
 
 def measure_bulk(
-    bench: Bench, data_file: Path, repeat: int, single_request_too: bool = False
+    bench: Bench, data_file: Path, repeat: int, with_concurrency_one: bool = False
 ) -> BulkRates:
     """Return the median rates of `repeat` runs of the command and both loops."""
     count = bench.config.bulk_count
     times: dict[str, list[float]] = {
         "command": [],
-        "one": [],
+        "concurrency one": [],
         "prefect": [],
         "runinput": [],
     }
     for _ in range(repeat):
         times["command"].append(send_file(bench, data_file, count))
-        if single_request_too:
-            times["one"].append(send_file(bench, data_file, count, concurrency=1))
+        if with_concurrency_one:
+            one_at_a_time = send_file(bench, data_file, count, concurrency=1)
+            times["concurrency one"].append(one_at_a_time)
         times["prefect"].append(send_loop(bench, "prefect", count))
         times["runinput"].append(send_loop(bench, "runinput", count))
     rates = BulkRates(
@@ -253,8 +254,8 @@ def measure_bulk(
         prefect_loop=count / median(times["prefect"]),
         runinput_loop=count / median(times["runinput"]),
     )
-    if times["one"]:
-        rates.command_one_at_a_time = count / median(times["one"])
+    if times["concurrency one"]:
+        rates.command_one_at_a_time = count / median(times["concurrency one"])
     print(
         f"  bulk via {bench.api_url}: command {rates.command:.0f}/s, prefect loop "
         f"{rates.prefect_loop:.0f}/s, runinput loop {rates.runinput_loop:.0f}/s",
