@@ -41,9 +41,9 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-# Where each public name is defined. The modules are imported on first use,
-# so that a command which needs only the client does not pay for importing
-# the RunInput classes and the input handlers.
+# The module that defines each public name. Modules are imported on first
+# use, so that a command which needs only the client does not pay for
+# importing the RunInput classes and the input handlers.
 _EXPORTS = {
     "AsyncClient": ".client",
     "AutomaticRunInput": ".run_input",

@@ -92,7 +92,7 @@ class InputFeed:
         every drained one again on each refill. Once all are drained, every
         empty partition is polled for new inputs.
         """
-        empty = [partition for partition in self._partitions if not partition.buffer]
+        empty = self._empty_partitions()
         pending = [partition for partition in empty if not partition.drained]
         return [
             FetchRequest(partition.prefix, sorted(partition.seen))
@@ -101,8 +101,11 @@ class InputFeed:
 
     def refill_polls_all(self) -> bool:
         """Return whether the next requests cover every empty partition."""
-        drained = [p.drained for p in self._partitions if not p.buffer]
+        drained = [partition.drained for partition in self._empty_partitions()]
         return all(drained) or not any(drained)
+
+    def _empty_partitions(self) -> list[_Partition]:
+        return [partition for partition in self._partitions if not partition.buffer]
 
     def accept(self, request: FetchRequest, inputs: list[FlowRunInput]) -> None:
         """Store the inputs that the server returned for `request`."""
@@ -125,7 +128,7 @@ class InputFeed:
         A partition that is empty but was not drained may hold older inputs,
         so nothing is returned until it has been refilled.
         """
-        if any(not p.buffer and not p.drained for p in self._partitions):
+        if self.needs_fetch():
             return None
         filled = [p for p in self._partitions if p.buffer]
         if not filled:
