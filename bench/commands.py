@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from common import Bench, BenchError
+from common import RECEIVE_PREFIX, Bench, BenchError
 from relay import DelayRelay
 from report import Results, Row, median, percentile, seconds
 
@@ -334,7 +334,7 @@ def check_stored(bench: Bench, flow_run_id: uuid.UUID, count: int) -> None:
 
     with Client(Settings.resolve(api_url=bench.api_url)) as client:
         stored = client.filter_flow_run_input(
-            flow_run_id, "intautomaticruninput-auto", limit=count + 10
+            flow_run_id, RECEIVE_PREFIX, limit=count + 10
         )
     if len(stored) != count:
         raise BenchError(

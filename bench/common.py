@@ -20,6 +20,9 @@ SEED_CONCURRENCY = 4
 serializes writers: 60 to 90 creates per second were measured at 1, 4, 16
 and 64 concurrent requests on a 2-core machine."""
 
+RECEIVE_PREFIX = "intautomaticruninput-auto"
+"""The key prefix that `receive_input(int)` reads, under which inputs are seeded."""
+
 
 class BenchError(Exception):
     """A benchmark step failed; the message contains the child's output."""
@@ -166,7 +169,7 @@ def seed_inputs(
     """
     from runinput import AsyncClient, Settings
 
-    keys = [f"intautomaticruninput-auto-{uuid.uuid4()}" for _ in range(count)]
+    keys = [f"{RECEIVE_PREFIX}-{uuid.uuid4()}" for _ in range(count)]
 
     async def store_all() -> None:
         semaphore = asyncio.Semaphore(SEED_CONCURRENCY)

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
-from common import Bench, BenchError, seed_inputs
+from common import RECEIVE_PREFIX, Bench, BenchError, seed_inputs
 from report import Results, Row, mebibytes, median, percentile, seconds
 
 RECEIVE = "Receive all"
@@ -17,9 +17,6 @@ GROWTH = "Receive cost growth"
 MEMORY = "Peak memory"
 ROUND_TRIP = "Round trip"
 LARGE = "Large flow run"
-
-RECEIVE_PREFIX = "intautomaticruninput-auto"
-"""The key prefix that `receive_input(int)` reads, under which inputs are seeded."""
 
 
 def receive_all(bench: Bench, results: Results) -> None:
